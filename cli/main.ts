@@ -1,0 +1,1 @@
+console.log("haumana-ops: not built yet");

@@ -1,0 +1,85 @@
+// Reads a committed Pulumi.<stack>.yaml into plain values, for the CLI and tests
+// (the Pulumi program itself reads the same keys through pulumi.Config in
+// infra/config.ts). Keys are namespaced by the project name in Pulumi.yaml.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+
+export const PULUMI_PROJECT = "haumana";
+
+export interface StackSettings {
+  stack: string;
+  region: string;
+  environment: string;
+  costCenter: string;
+  namePrefix: string;
+  protectData: boolean;
+  googleClientIds: string[];
+  budgetLimitUsd: number;
+  alertEmails: string[];
+}
+
+export class StackConfigError extends Error {
+  readonly name = "StackConfigError";
+  readonly code = "stack_config";
+}
+
+export function repoRoot(): string {
+  return path.resolve(__dirname, "..");
+}
+
+export function stackFile(stack: string, root = repoRoot()): string {
+  return path.join(root, `Pulumi.${stack}.yaml`);
+}
+
+/** Raw `config:` map of a stack file, keys as written (e.g. "haumana:environment"). */
+export function readStackConfigMap(stack: string, root = repoRoot()): Record<string, unknown> {
+  if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new StackConfigError(`invalid stack name "${stack}"`);
+  const file = stackFile(stack, root);
+  if (!fs.existsSync(file)) {
+    throw new StackConfigError(`no stack file ${path.basename(file)} (known stacks: ${knownStacks(root).join(", ")})`);
+  }
+  const doc = parse(fs.readFileSync(file, "utf8")) ?? {};
+  return (doc.config ?? {}) as Record<string, unknown>;
+}
+
+export function knownStacks(root = repoRoot()): string[] {
+  return fs
+    .readdirSync(root)
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => !!s);
+}
+
+export function readStackSettings(stack: string, root = repoRoot()): StackSettings {
+  const c = readStackConfigMap(stack, root);
+  const get = (k: string) => c[`${PULUMI_PROJECT}:${k}`];
+  const str = (k: string) => {
+    const v = get(k);
+    if (typeof v !== "string" || !v) throw new StackConfigError(`Pulumi.${stack}.yaml: ${PULUMI_PROJECT}:${k} must be a non-empty string`);
+    return v;
+  };
+  const list = (k: string) => {
+    const v = get(k);
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === "string" && x)) {
+      throw new StackConfigError(`Pulumi.${stack}.yaml: ${PULUMI_PROJECT}:${k} must be a non-empty list of strings`);
+    }
+    return v as string[];
+  };
+  const limit = Number(get("budgetLimitUsd"));
+  if (!Number.isFinite(limit) || limit <= 0) {
+    throw new StackConfigError(`Pulumi.${stack}.yaml: ${PULUMI_PROJECT}:budgetLimitUsd must be a positive number`);
+  }
+  const region = c["aws:region"];
+  if (typeof region !== "string" || !region) throw new StackConfigError(`Pulumi.${stack}.yaml: aws:region is required`);
+  return {
+    stack,
+    region,
+    environment: str("environment"),
+    costCenter: str("costCenter"),
+    namePrefix: str("namePrefix"),
+    protectData: get("protectData") === true || get("protectData") === "true",
+    googleClientIds: list("googleClientIds"),
+    budgetLimitUsd: limit,
+    alertEmails: list("alertEmails"),
+  };
+}

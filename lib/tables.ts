@@ -1,0 +1,76 @@
+// Table schemas and key layout. The one definition that the Pulumi program deploys,
+// the local server creates on DynamoDB Local, and the tests build on.
+//
+// Pieces table   userId (S) / pieceId (S)  one item per piece, plus the user's sync
+//                                          counter at pieceId = SYNC_STATE_KEY
+// Sessions table userId (S) / sessionId (S)
+// Both have a local secondary index `byChange` on changeKey (S): every write of a
+// piece or session takes the next number of the user's change sequence in the
+// same transaction, and changeKey = "<server time ISO>|<seq, 12 digits>", so an
+// incremental pull is one strongly consistent Query on the index. An LSI (not a
+// GSI) because only an LSI can be read with ConsistentRead.
+
+export interface TableSchema {
+  /** Logical name, used in resource names. */
+  key: "pieces" | "sessions";
+  hashKey: string;
+  rangeKey: string;
+  changeIndex: { name: string; rangeKey: string };
+  /** DynamoDB TTL attribute (tombstones expire through it). */
+  ttlAttribute: string;
+}
+
+export const CHANGE_INDEX = "byChange";
+export const CHANGE_KEY = "changeKey";
+export const TTL_ATTRIBUTE = "expiresAt";
+/** Range key of the per-user sync counter item in the pieces table. */
+export const SYNC_STATE_KEY = "#sync";
+
+export const PIECES_TABLE: TableSchema = {
+  key: "pieces",
+  hashKey: "userId",
+  rangeKey: "pieceId",
+  changeIndex: { name: CHANGE_INDEX, rangeKey: CHANGE_KEY },
+  ttlAttribute: TTL_ATTRIBUTE,
+};
+
+export const SESSIONS_TABLE: TableSchema = {
+  key: "sessions",
+  hashKey: "userId",
+  rangeKey: "sessionId",
+  changeIndex: { name: CHANGE_INDEX, rangeKey: CHANGE_KEY },
+  ttlAttribute: TTL_ATTRIBUTE,
+};
+
+export const TABLES = [PIECES_TABLE, SESSIONS_TABLE] as const;
+
+/** Attribute definitions: every key attribute is a string. */
+export function attributeDefinitions(t: TableSchema): { name: string; type: "S" }[] {
+  return [t.hashKey, t.rangeKey, t.changeIndex.rangeKey].map((name) => ({ name, type: "S" as const }));
+}
+
+/** The CreateTable request for a schema, for DynamoDB Local and tests. */
+export function createTableInput(t: TableSchema, tableName: string) {
+  return {
+    TableName: tableName,
+    BillingMode: "PAY_PER_REQUEST" as const,
+    AttributeDefinitions: attributeDefinitions(t).map((a) => ({
+      AttributeName: a.name,
+      AttributeType: a.type,
+    })),
+    KeySchema: [
+      { AttributeName: t.hashKey, KeyType: "HASH" as const },
+      { AttributeName: t.rangeKey, KeyType: "RANGE" as const },
+    ],
+    LocalSecondaryIndexes: [
+      {
+        IndexName: t.changeIndex.name,
+        KeySchema: [
+          { AttributeName: t.hashKey, KeyType: "HASH" as const },
+          { AttributeName: t.changeIndex.rangeKey, KeyType: "RANGE" as const },
+        ],
+        Projection: { ProjectionType: "ALL" as const },
+      },
+    ],
+  };
+}

@@ -1,0 +1,9 @@
+// Starts one in-memory DynamoDB Local for the whole jest run. Suites create their
+// own uniquely named tables on it (tests/helpers/dynamo.ts).
+import { startDynamoDBLocal } from "../../local/dynamodb-local";
+
+export default async function globalSetup() {
+  const ddb = await startDynamoDBLocal({ startTimeoutMs: 60000 });
+  process.env.DYNAMODB_LOCAL_ENDPOINT = ddb.endpoint;
+  (globalThis as any).__HAUMANA_DDB__ = ddb;
+}
