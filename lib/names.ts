@@ -4,6 +4,8 @@
 export interface ResourceNames {
   userPool: string;
   identityPool: string;
+  /** The identity pool's authenticated role (it grants nothing). */
+  identityRole: string;
   api: string;
   piecesTable: string;
   sessionsTable: string;
@@ -24,6 +26,7 @@ export function resourceNames(prefix: string): ResourceNames {
     userPool: `${prefix}-users`,
     // Identity pool names allow only [\w ]+.
     identityPool: `${underscore}_identity`,
+    identityRole: `${prefix}-identity-authenticated-role`,
     api: `${prefix}-api`,
     piecesTable: `${prefix}-pieces`,
     sessionsTable: `${prefix}-sessions`,

@@ -1,0 +1,158 @@
+// Owns the public API: the REST API, its routes to the functions, the Google-token
+// authorizer in front of the data routes, the `prod` stage with its throttling
+// limits, and the invoke permissions, each scoped to this API.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import type { FunctionName } from "../lib/names";
+
+export interface Route {
+  /** Path without the leading slash. */
+  path: string;
+  method: "POST";
+  fn: Exclude<FunctionName, "authorizer">;
+  /** Behind the authorizer; /auth/sync verifies its own token. */
+  authorized: boolean;
+}
+
+export const ROUTES: readonly Route[] = [
+  { path: "pieces", method: "POST", fn: "sync-pieces", authorized: true },
+  { path: "sessions", method: "POST", fn: "sync-sessions", authorized: true },
+  { path: "auth/sync", method: "POST", fn: "auth-sync", authorized: false },
+];
+
+export const STAGE_NAME = "prod";
+
+export const AUTHORIZER_SETTINGS = {
+  type: "TOKEN",
+  identitySource: "method.request.header.Authorization",
+  /** API Gateway caches a decision per token this long. */
+  authorizerResultTtlInSeconds: 300,
+} as const;
+
+/** Cost guard: a runaway client cannot push more than this through the stage. */
+export const STAGE_THROTTLE = { throttlingBurstLimit: 20, throttlingRateLimit: 10 } as const;
+
+export interface ApiArgs {
+  apiName: string;
+  functions: Record<FunctionName, aws.lambda.Function>;
+}
+
+export class Api extends pulumi.ComponentResource {
+  readonly restApi: aws.apigateway.RestApi;
+  readonly stage: aws.apigateway.Stage;
+  readonly url: pulumi.Output<string>;
+
+  constructor(name: string, args: ApiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("haumana:infra:Api", name, {}, opts);
+    const p = { parent: this };
+
+    const api = new aws.apigateway.RestApi(
+      "api",
+      { name: args.apiName, endpointConfiguration: { types: "REGIONAL" } },
+      p,
+    );
+    this.restApi = api;
+
+    const authorizerFn = args.functions.authorizer;
+    const authorizer = new aws.apigateway.Authorizer(
+      "authorizer",
+      { name: `${args.apiName}-authorizer`, restApi: api.id, authorizerUri: authorizerFn.invokeArn, ...AUTHORIZER_SETTINGS },
+      p,
+    );
+    new aws.lambda.Permission(
+      "authorizer-invoke",
+      {
+        action: "lambda:InvokeFunction",
+        function: authorizerFn.name,
+        principal: "apigateway.amazonaws.com",
+        sourceArn: pulumi.interpolate`${api.executionArn}/authorizers/${authorizer.id}`,
+      },
+      p,
+    );
+
+    // One API Gateway resource per path segment, shared by routes under it.
+    const resources = new Map<string, aws.apigateway.Resource>();
+    const resourceFor = (path: string): aws.apigateway.Resource => {
+      const existing = resources.get(path);
+      if (existing) return existing;
+      const slash = path.lastIndexOf("/");
+      const parentId = slash < 0 ? api.rootResourceId : resourceFor(path.slice(0, slash)).id;
+      const r = new aws.apigateway.Resource(
+        `path-${path.replace(/\//g, "-")}`,
+        { restApi: api.id, parentId, pathPart: path.slice(slash + 1) },
+        p,
+      );
+      resources.set(path, r);
+      return r;
+    };
+
+    const routeResources: pulumi.Resource[] = [];
+    for (const route of ROUTES) {
+      const id = `${route.method.toLowerCase()}-${route.path.replace(/\//g, "-")}`;
+      const fn = args.functions[route.fn];
+      const resource = resourceFor(route.path);
+      const method = new aws.apigateway.Method(
+        id,
+        {
+          restApi: api.id,
+          resourceId: resource.id,
+          httpMethod: route.method,
+          ...(route.authorized ? { authorization: "CUSTOM", authorizerId: authorizer.id } : { authorization: "NONE" }),
+        },
+        p,
+      );
+      const integration = new aws.apigateway.Integration(
+        id,
+        {
+          restApi: api.id,
+          resourceId: resource.id,
+          httpMethod: method.httpMethod,
+          type: "AWS_PROXY",
+          integrationHttpMethod: "POST",
+          uri: fn.invokeArn,
+        },
+        p,
+      );
+      new aws.lambda.Permission(
+        `${id}-invoke`,
+        {
+          action: "lambda:InvokeFunction",
+          function: fn.name,
+          principal: "apigateway.amazonaws.com",
+          sourceArn: pulumi.interpolate`${api.executionArn}/*/${route.method}/${route.path}`,
+        },
+        p,
+      );
+      routeResources.push(method, integration);
+    }
+
+    // A deployment is a snapshot: redeploy whenever the route table or the
+    // authorizer settings change.
+    const routeHash = createHash("sha256")
+      .update(JSON.stringify({ ROUTES, AUTHORIZER_SETTINGS }))
+      .digest("hex");
+    const deployment = new aws.apigateway.Deployment(
+      "deployment",
+      { restApi: api.id, triggers: { routes: routeHash } },
+      { ...p, dependsOn: routeResources },
+    );
+    this.stage = new aws.apigateway.Stage(
+      "stage",
+      { restApi: api.id, deployment: deployment.id, stageName: STAGE_NAME },
+      p,
+    );
+    new aws.apigateway.MethodSettings(
+      "throttle",
+      {
+        restApi: api.id,
+        stageName: this.stage.stageName,
+        methodPath: "*/*",
+        settings: { ...STAGE_THROTTLE, metricsEnabled: false },
+      },
+      p,
+    );
+    this.url = this.stage.invokeUrl;
+    this.registerOutputs({ url: this.url });
+  }
+}

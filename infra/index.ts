@@ -1,0 +1,59 @@
+// The Haumana stack: wires the modules together and exports what the app and the
+// ops CLI need. Configuration comes from Pulumi.<stack>.yaml through config.ts.
+import * as aws from "@pulumi/aws";
+import { resourceNames } from "../lib/names";
+import { stackTags } from "../lib/tags";
+import { Api } from "./api";
+import { loadConfig } from "./config";
+import { Functions } from "./functions";
+import { Identity } from "./identity";
+import { Tables } from "./tables";
+import { TaggedScope } from "./tagging";
+
+const config = loadConfig();
+const names = resourceNames(config.namePrefix);
+
+const provider = new aws.Provider("aws", { region: config.region as aws.Region });
+const scope = new TaggedScope("haumana", { tags: stackTags(config) }, { providers: [provider] });
+const under = { parent: scope };
+
+const identity = new Identity(
+  "identity",
+  {
+    userPoolName: names.userPool,
+    identityPoolName: names.identityPool,
+    authenticatedRoleName: names.identityRole,
+    // The identity pool federates the iOS app's sign-in.
+    googleClientId: config.googleClientIds[0],
+    protectData: config.protectData,
+  },
+  under,
+);
+
+const tables = new Tables(
+  "tables",
+  { piecesTableName: names.piecesTable, sessionsTableName: names.sessionsTable, protectData: config.protectData },
+  under,
+);
+
+const functions = new Functions(
+  "functions",
+  {
+    names,
+    logRetentionDays: config.logRetentionDays,
+    googleClientIds: config.googleClientIds,
+    userPool: { id: identity.userPool.id, arn: identity.userPool.arn },
+    piecesTable: { name: tables.pieces.name, arn: tables.pieces.arn },
+    sessionsTable: { name: tables.sessions.name, arn: tables.sessions.arn },
+  },
+  under,
+);
+
+const api = new Api("api", { apiName: names.api, functions: functions.functions }, under);
+
+export const apiUrl = api.url;
+export const userPoolId = identity.userPool.id;
+export const identityPoolId = identity.identityPool.id;
+export const piecesTableName = tables.pieces.name;
+export const sessionsTableName = tables.sessions.name;
+export const region = config.region;

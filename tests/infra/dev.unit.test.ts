@@ -1,0 +1,3 @@
+import { stackRules } from "./rules";
+
+stackRules("dev");

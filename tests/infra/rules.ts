@@ -1,0 +1,362 @@
+// The issue's properties, asserted as rules over every resource one stack
+// registers. Used by prod.unit.test.ts and dev.unit.test.ts (one stack per file:
+// the Pulumi runtime's state is per process).
+import * as aws from "@pulumi/aws";
+import { GOOGLE_ISSUERS, GOOGLE_JWKS_URI, GOOGLE_LOGIN_PROVIDER } from "../../lib/google";
+import { FUNCTION_NAMES, resourceNames, type FunctionName } from "../../lib/names";
+import { readStackSettings } from "../../lib/stack-config";
+import { attributeDefinitions, CHANGE_INDEX, PIECES_TABLE, SESSIONS_TABLE, TTL_ATTRIBUTE } from "../../lib/tables";
+import { stackTags, TAG_KEYS } from "../../lib/tags";
+import { TAGGABLE_TYPES, UNTAGGABLE_TYPES } from "../../infra/tagging";
+import { runStack, type Recorded, type StackRun } from "./harness";
+
+const T = {
+  provider: "pulumi:providers:aws",
+  table: "aws:dynamodb/table:Table",
+  fn: "aws:lambda/function:Function",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  role: "aws:iam/role:Role",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  userPool: "aws:cognito/userPool:UserPool",
+  identityPool: "aws:cognito/identityPool:IdentityPool",
+  roleAttachment: "aws:cognito/identityPoolRoleAttachment:IdentityPoolRoleAttachment",
+  restApi: "aws:apigateway/restApi:RestApi",
+  resource: "aws:apigateway/resource:Resource",
+  method: "aws:apigateway/method:Method",
+  integration: "aws:apigateway/integration:Integration",
+  authorizer: "aws:apigateway/authorizer:Authorizer",
+  deployment: "aws:apigateway/deployment:Deployment",
+  stage: "aws:apigateway/stage:Stage",
+  methodSettings: "aws:apigateway/methodSettings:MethodSettings",
+  permission: "aws:lambda/permission:Permission",
+};
+
+/** Whether @pulumi/aws's resource class for a type token takes a `tags` input. */
+export function acceptsTags(type: string): boolean {
+  const m = /^aws:([^/]+)\/[^:]+:(.+)$/.exec(type);
+  if (!m) throw new Error(`not an aws resource type: ${type}`);
+  const cls = (aws as any)[m[1]]?.[m[2]];
+  if (typeof cls !== "function" || cls.__pulumiType !== type) throw new Error(`no @pulumi/aws class for ${type}`);
+  return /resourceInputs\["tags"\]\s*=\s*args/.test(cls.toString());
+}
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource?: string | string[];
+}
+const list = (x: string | string[] | undefined) => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
+const statements = (doc: unknown): Statement[] => {
+  const parsed = typeof doc === "string" ? JSON.parse(doc) : doc;
+  return list(parsed.Statement as any) as unknown as Statement[];
+};
+
+/** "/pieces", "/auth/sync": the full path of an API Gateway resource id. */
+function pathOf(run: StackRun, resourceId: string): string {
+  const api = run.ofType(T.restApi)[0];
+  if (resourceId === api.state.rootResourceId) return "";
+  const r = run.ofType(T.resource).find((x) => x.id === resourceId);
+  if (!r) throw new Error(`unknown API resource ${resourceId}`);
+  return `${pathOf(run, r.inputs.parentId)}/${r.inputs.pathPart}`;
+}
+
+export function stackRules(stack: string) {
+  const settings = readStackSettings(stack);
+  const names = resourceNames(settings.namePrefix);
+  const tags = stackTags(settings);
+  let run: StackRun;
+  const aws_ = () => run.resources.filter((r) => r.type.startsWith("aws:"));
+  const one = (type: string) => {
+    const rs = run.ofType(type);
+    expect(rs).toHaveLength(1);
+    return rs[0];
+  };
+  const fnNamed = (fn: FunctionName) => run.ofType(T.fn).find((f) => f.inputs.name === names.fn(fn))!;
+
+  beforeAll(async () => {
+    run = await runStack(stack, { stubCode: true });
+  });
+
+  describe(`stack ${stack}: tags`, () => {
+    test("every AWS type the program uses is classified, and the classification matches @pulumi/aws", () => {
+      const types = [...new Set(aws_().map((r) => r.type))].sort();
+      expect(types.length).toBeGreaterThan(10);
+      for (const type of types) {
+        expect({ type, taggable: TAGGABLE_TYPES.has(type) }).toEqual({ type, taggable: acceptsTags(type) });
+        expect({ type, classified: TAGGABLE_TYPES.has(type) !== UNTAGGABLE_TYPES.has(type) }).toEqual({ type, classified: true });
+      }
+    });
+
+    test("every taggable resource carries exactly the stack's tag set", () => {
+      const taggable = aws_().filter((r) => acceptsTags(r.type));
+      // The API stage and the log groups are the ones people forget.
+      expect(taggable.map((r) => r.type)).toEqual(expect.arrayContaining([T.stage, T.logGroup, T.table, T.fn, T.role, T.userPool, T.identityPool, T.restApi]));
+      expect(tags).toEqual({ Project: "Haumana", Environment: settings.environment, CostCenter: "Haumana" });
+      for (const r of taggable) {
+        expect({ resource: `${r.type}::${r.name}`, tags: r.inputs.tags }).toEqual({ resource: `${r.type}::${r.name}`, tags });
+      }
+      expect(Object.keys(tags)).toEqual([...TAG_KEYS]);
+    });
+
+    test("every AWS resource goes through the one explicit provider, in the stack's region", () => {
+      const provider = one(T.provider);
+      expect(provider.inputs.region).toBe(settings.region);
+      expect(provider.inputs.defaultTags).toBeUndefined();
+      for (const r of aws_()) expect({ r: r.name, provider: r.provider.split("::").slice(0, -1).join("::") }).toEqual({ r: r.name, provider: provider.urn });
+    });
+  });
+
+  describe(`stack ${stack}: tables`, () => {
+    test("exactly the pieces and sessions tables, named for the stack", () => {
+      expect(run.ofType(T.table).map((t) => t.inputs.name).sort()).toEqual([names.piecesTable, names.sessionsTable].sort());
+    });
+
+    test("every table: on-demand, PITR, SSE, deletion protection, TTL, byChange LSI; protected in prod", () => {
+      const schemas = { [names.piecesTable]: PIECES_TABLE, [names.sessionsTable]: SESSIONS_TABLE };
+      for (const t of run.ofType(T.table)) {
+        const schema = schemas[t.inputs.name];
+        expect(t.inputs).toMatchObject({
+          billingMode: "PAY_PER_REQUEST",
+          pointInTimeRecovery: { enabled: true },
+          serverSideEncryption: { enabled: true },
+          deletionProtectionEnabled: true,
+          ttl: { attributeName: TTL_ATTRIBUTE, enabled: true },
+          hashKey: schema.hashKey,
+          rangeKey: schema.rangeKey,
+          attributes: attributeDefinitions(schema),
+          localSecondaryIndexes: [{ name: CHANGE_INDEX, rangeKey: schema.changeIndex.rangeKey, projectionType: "ALL" }],
+        });
+        expect(t.inputs.globalSecondaryIndexes ?? []).toEqual([]);
+        expect({ table: t.inputs.name, protect: t.protect }).toEqual({ table: t.inputs.name, protect: settings.protectData });
+      }
+      expect(settings.protectData).toBe(stack === "prod");
+    });
+  });
+
+  describe(`stack ${stack}: functions`, () => {
+    test("the four functions: nodejs22.x on arm64, index.handler, named for the stack", () => {
+      const fns = run.ofType(T.fn);
+      expect(fns.map((f) => f.inputs.name).sort()).toEqual(FUNCTION_NAMES.map(names.fn).sort());
+      for (const f of fns) {
+        expect(f.inputs).toMatchObject({ runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler" });
+        expect(f.inputs.timeout).toBeLessThanOrEqual(29);
+      }
+    });
+
+    test("every function has its own log group with a retention period, created before it", () => {
+      const groups = run.ofType(T.logGroup);
+      expect(groups).toHaveLength(run.ofType(T.fn).length);
+      for (const f of run.ofType(T.fn)) {
+        const group = groups.find((g) => g.inputs.name === `/aws/lambda/${f.inputs.name}`);
+        expect(group).toBeDefined();
+        expect(group!.inputs.retentionInDays).toBe(stack === "prod" ? 30 : 7);
+        expect(f.inputs.loggingConfig).toEqual({ logFormat: "Text", logGroup: group!.inputs.name });
+        expect(f.dependencies).toContain(group!.urn);
+      }
+    });
+
+    test("environment variables follow the handlers' contract", async () => {
+      const auth = {
+        AUTH_AUDIENCES: settings.googleClientIds.join(","),
+        AUTH_ISSUERS: GOOGLE_ISSUERS.join(","),
+        AUTH_JWKS_URI: GOOGLE_JWKS_URI,
+      };
+      const tables = { PIECES_TABLE: names.piecesTable, SESSIONS_TABLE: names.sessionsTable };
+      const env = (fn: FunctionName) => fnNamed(fn).inputs.environment.variables;
+      expect(env("authorizer")).toEqual(auth);
+      expect(env("auth-sync")).toEqual({ ...auth, USER_POOL_ID: one(T.userPool).id });
+      expect(env("sync-pieces")).toEqual(tables);
+      expect(env("sync-sessions")).toEqual(tables);
+    });
+  });
+
+  describe(`stack ${stack}: IAM`, () => {
+    const allStatements = () =>
+      run.ofType(T.rolePolicy).map((p) => ({ policy: p, role: run.ofType(T.role).find((r) => r.id === p.inputs.role)!, statements: statements(p.inputs.policy) }));
+
+    test("no policy grants a wildcard action, or a wildcard resource beyond a log group's streams or a table's indexes", () => {
+      const groupArns = run.ofType(T.logGroup).map((g) => g.state.arn);
+      const tableArns = run.ofType(T.table).map((t) => t.state.arn);
+      const policies = allStatements();
+      expect(policies.length).toBe(FUNCTION_NAMES.length);
+      for (const { statements: ss } of policies) {
+        for (const s of ss) {
+          expect(s.Effect).toBe("Allow");
+          for (const a of list(s.Action)) expect(a).not.toContain("*");
+          for (const r of list(s.Resource)) {
+            expect(r).not.toBe("*");
+            if (r.includes("*")) {
+              const ok = groupArns.some((g) => r === `${g}:*`) || tableArns.some((t) => r === `${t}/index/*`);
+              expect({ resource: r, scoped: ok }).toEqual({ resource: r, scoped: true });
+            }
+          }
+        }
+      }
+    });
+
+    test("each function's role can write only its own logs and touch only what it needs", () => {
+      const pool = one(T.userPool);
+      const tableResources = run.ofType(T.table).flatMap((t) => [t.state.arn, `${t.state.arn}/index/*`]).sort();
+      const expected: Record<FunctionName, Record<string, string[]>> = {
+        authorizer: {},
+        "auth-sync": { "cognito-idp": [pool.state.arn] },
+        "sync-pieces": { dynamodb: tableResources },
+        "sync-sessions": { dynamodb: tableResources },
+      };
+      for (const fn of FUNCTION_NAMES) {
+        const f = fnNamed(fn);
+        const role = run.ofType(T.role).find((r) => r.state.arn === f.inputs.role)!;
+        expect(role.inputs.name).toBe(names.role(fn));
+        expect(statements(role.inputs.assumeRolePolicy)).toEqual([
+          { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
+        ]);
+        expect(role.inputs.managedPolicyArns ?? []).toEqual([]);
+        const policies = run.ofType(T.rolePolicy).filter((p) => p.inputs.role === role.id);
+        expect(policies).toHaveLength(1);
+        const bySvc: Record<string, string[]> = {};
+        for (const s of statements(policies[0].inputs.policy)) {
+          const svcs = new Set(list(s.Action).map((a) => a.split(":")[0]));
+          expect(svcs.size).toBe(1);
+          const [svc] = svcs;
+          bySvc[svc] = [...(bySvc[svc] ?? []), ...list(s.Resource)].sort();
+        }
+        const group = run.ofType(T.logGroup).find((g) => g.inputs.name === names.logGroup(fn))!;
+        expect(bySvc).toEqual({ logs: [`${group.state.arn}:*`], ...expected[fn] });
+      }
+    });
+
+    test("sync functions get the item actions they use, auth-sync the three admin calls", () => {
+      const actions = (fn: FunctionName) =>
+        run.ofType(T.rolePolicy)
+          .filter((p) => p.inputs.role === run.ofType(T.role).find((r) => r.inputs.name === names.role(fn))!.id)
+          .flatMap((p) => statements(p.inputs.policy).flatMap((s) => list(s.Action)))
+          .filter((a) => !a.startsWith("logs:"))
+          .sort();
+      const item = ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "Query", "BatchGetItem", "BatchWriteItem"];
+      expect(actions("sync-pieces")).toEqual(item.map((a) => `dynamodb:${a}`).sort());
+      expect(actions("sync-sessions")).toEqual(item.map((a) => `dynamodb:${a}`).sort());
+      expect(actions("auth-sync")).toEqual(["cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser", "cognito-idp:AdminUpdateUserAttributes"]);
+      expect(actions("authorizer")).toEqual([]);
+    });
+  });
+
+  describe(`stack ${stack}: identity`, () => {
+    test("user pool: email required and immutable, admin-created users only; protected in prod", () => {
+      const pool = one(T.userPool);
+      expect(pool.inputs.name).toBe(names.userPool);
+      expect(pool.inputs.schemas).toEqual([expect.objectContaining({ name: "email", attributeDataType: "String", required: true, mutable: false })]);
+      expect(pool.inputs.adminCreateUserConfig).toEqual({ allowAdminCreateUserOnly: true });
+      expect(pool.protect).toBe(settings.protectData);
+    });
+
+    test("identity pool: no unauthenticated identities, Google login, a role that grants nothing", () => {
+      const idp = one(T.identityPool);
+      expect(idp.inputs).toMatchObject({
+        identityPoolName: names.identityPool,
+        allowUnauthenticatedIdentities: false,
+        supportedLoginProviders: { [GOOGLE_LOGIN_PROVIDER]: settings.googleClientIds[0] },
+      });
+      const attachment = one(T.roleAttachment);
+      expect(attachment.inputs.identityPoolId).toBe(idp.id);
+      expect(Object.keys(attachment.inputs.roles)).toEqual(["authenticated"]);
+      const role = run.ofType(T.role).find((r) => r.state.arn === attachment.inputs.roles.authenticated)!;
+      expect(role.inputs.name).toBe(names.identityRole);
+      expect(statements(role.inputs.assumeRolePolicy)).toEqual([
+        {
+          Effect: "Allow",
+          Principal: { Federated: "cognito-identity.amazonaws.com" },
+          Action: "sts:AssumeRoleWithWebIdentity",
+          Condition: {
+            StringEquals: { "cognito-identity.amazonaws.com:aud": idp.id },
+            "ForAnyValue:StringLike": { "cognito-identity.amazonaws.com:amr": "authenticated" },
+          },
+        },
+      ]);
+      expect(run.ofType(T.rolePolicy).filter((p) => p.inputs.role === role.id)).toEqual([]);
+      expect(role.inputs.managedPolicyArns ?? []).toEqual([]);
+      expect(role.inputs.inlinePolicies ?? []).toEqual([]);
+    });
+  });
+
+  describe(`stack ${stack}: API`, () => {
+    const routes = () =>
+      run.ofType(T.method).map((m) => ({ method: m, path: pathOf(run, m.inputs.resourceId) }));
+
+    test("the three POST routes, each a Lambda proxy to its function", () => {
+      const target: Record<string, FunctionName> = { "/pieces": "sync-pieces", "/sessions": "sync-sessions", "/auth/sync": "auth-sync" };
+      expect(routes().map((r) => `${r.method.inputs.httpMethod} ${r.path}`).sort()).toEqual(["POST /auth/sync", "POST /pieces", "POST /sessions"]);
+      for (const { method, path } of routes()) {
+        const integrations = run.ofType(T.integration).filter((i) => i.inputs.resourceId === method.inputs.resourceId && i.inputs.httpMethod === "POST");
+        expect(integrations).toHaveLength(1);
+        expect(integrations[0].inputs).toMatchObject({ type: "AWS_PROXY", integrationHttpMethod: "POST", uri: fnNamed(target[path]).state.invokeArn });
+      }
+    });
+
+    test("every route but /auth/sync uses the authorizer", () => {
+      const authorizer = one(T.authorizer);
+      for (const { method, path } of routes()) {
+        const expected = path === "/auth/sync" ? { authorization: "NONE" } : { authorization: "CUSTOM", authorizerId: authorizer.id };
+        expect({ path, authorization: method.inputs.authorization, authorizerId: method.inputs.authorizerId }).toEqual({ path, authorizerId: undefined, ...expected });
+      }
+    });
+
+    test("TOKEN authorizer on the Authorization header, cached 300 s, running the authorizer function", () => {
+      expect(one(T.authorizer).inputs).toMatchObject({
+        type: "TOKEN",
+        identitySource: "method.request.header.Authorization",
+        authorizerResultTtlInSeconds: 300,
+        authorizerUri: fnNamed("authorizer").state.invokeArn,
+      });
+    });
+
+    test("every invoke permission is scoped to this API: its routes, and the authorizer", () => {
+      const api = one(T.restApi);
+      const exec = api.state.executionArn;
+      const authorizer = one(T.authorizer);
+      const grants = run.ofType(T.permission).map((p) => `${p.inputs.function} <- ${p.inputs.sourceArn}`).sort();
+      expect(grants).toEqual(
+        [
+          `${names.fn("authorizer")} <- ${exec}/authorizers/${authorizer.id}`,
+          `${names.fn("sync-pieces")} <- ${exec}/*/POST/pieces`,
+          `${names.fn("sync-sessions")} <- ${exec}/*/POST/sessions`,
+          `${names.fn("auth-sync")} <- ${exec}/*/POST/auth/sync`,
+        ].sort(),
+      );
+      for (const p of run.ofType(T.permission)) {
+        expect(p.inputs).toMatchObject({ action: "lambda:InvokeFunction", principal: "apigateway.amazonaws.com" });
+      }
+    });
+
+    test("stage prod with throttling, deployed after every route and redeployed when routes change", () => {
+      const api = one(T.restApi);
+      expect(api.inputs.name).toBe(names.api);
+      const stage = one(T.stage);
+      const deployment = one(T.deployment);
+      expect(stage.inputs).toMatchObject({ stageName: "prod", restApi: api.id, deployment: deployment.id });
+      expect(Object.values(deployment.inputs.triggers)).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
+      for (const r of [...run.ofType(T.method), ...run.ofType(T.integration)]) expect(deployment.dependencies).toContain(r.urn);
+      const throttle = one(T.methodSettings);
+      expect(throttle.inputs).toMatchObject({ restApi: api.id, stageName: "prod", methodPath: "*/*" });
+      expect(throttle.inputs.settings.throttlingBurstLimit).toBeGreaterThan(0);
+      expect(throttle.inputs.settings.throttlingRateLimit).toBeGreaterThan(0);
+      expect(throttle.inputs.settings.throttlingBurstLimit).toBeLessThanOrEqual(100);
+      expect(throttle.inputs.settings.throttlingRateLimit).toBeLessThanOrEqual(50);
+    });
+  });
+
+  describe(`stack ${stack}: outputs`, () => {
+    test("the stack exports what the app and the CLI need", () => {
+      expect(run.outputs).toEqual({
+        apiUrl: one(T.stage).state.invokeUrl,
+        userPoolId: one(T.userPool).id,
+        identityPoolId: one(T.identityPool).id,
+        piecesTableName: names.piecesTable,
+        sessionsTableName: names.sessionsTable,
+        region: settings.region,
+      });
+      expect(run.outputs.apiUrl).toMatch(/^https:\/\/.+\/prod$/);
+    });
+  });
+}
+
+export type { Recorded };
