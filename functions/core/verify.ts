@@ -90,18 +90,20 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
   }
 
   const counters: VerifierStats = { jwksFetches: 0, verified: 0, denied: 0 };
+  const fetcher = jwksAgent(url.protocol, () => counters.jwksFetches++);
   const remote = createRemoteJWKSet(url, {
     timeoutDuration: timeoutMs,
     cooldownDuration: config.cooldownMs ?? JWKS_COOLDOWN_MS,
     cacheMaxAge: config.cacheMaxAgeMs ?? JWKS_CACHE_MAX_AGE_MS,
-    agent: countingAgent(url.protocol, () => counters.jwksFetches++),
+    agent: fetcher.agent,
   });
   // jose's timeout covers the wait for response headers only; this deadline also
-  // covers a body that trickles in, so a key lookup never outlives timeoutMs.
+  // covers a body that trickles in, so a key lookup never outlives timeoutMs, and
+  // a fetch that overran it is torn down so the next lookup starts a fresh one.
   const getKey: JWTVerifyGetKey = (header, token) => {
     // Google always names its key; a token without `kid` is not one of its tokens.
     if (typeof header.kid !== "string" || !header.kid) throw new UnauthorizedError("missing_kid");
-    return withDeadline(remote(header, token), timeoutMs);
+    return withDeadline(remote(header, token), timeoutMs, fetcher.abortAll);
   };
 
   async function verifyToken(token: string): Promise<VerifiedUser> {
@@ -118,7 +120,7 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
     } catch (err) {
       throw err instanceof UnauthorizedError ? err : new UnauthorizedError(reasonFor(err));
     }
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(new Date().getTime() / 1000); // jose's clock for claims
     // jose checks these too; checked again here because they are the promise.
     if (typeof payload.iat !== "number" || payload.iat > now + skew) throw new UnauthorizedError("iat_in_future");
     if (now - payload.iat > maxAge + skew) throw new UnauthorizedError("token_too_old");
@@ -248,26 +250,49 @@ function isLoopback(host: string): boolean {
   return host === "127.0.0.1" || host === "localhost" || host === "[::1]";
 }
 
-/** An agent that counts the requests jose makes, so fetches can be reported. */
-function countingAgent(protocol: string, onRequest: () => void): http.Agent {
+interface JwksAgent {
+  agent: http.Agent;
+  /** Tears down every JWKS request in flight (called when a lookup's deadline passes). */
+  abortAll(): void;
+}
+
+/**
+ * The agent jose's requests go through: it counts them (stats().jwksFetches) and
+ * can abort them. jose's own timeout ends at the response headers; without the
+ * abort, a body that trickles in would hold jose's single pending fetch, and every
+ * lookup waiting on it, until the server let go.
+ */
+function jwksAgent(protocol: string, onRequest: () => void): JwksAgent {
   const Base = protocol === "https:" ? https.Agent : http.Agent;
   // No keep-alive: fetches are hours apart, and a socket kept across a frozen
   // Lambda container would fail with ECONNRESET on reuse.
   const agent = new Base({ keepAlive: false });
+  const inflight = new Set<http.ClientRequest>();
   // addRequest is how http.get hands every request to its agent.
-  const a = agent as unknown as { addRequest: (...args: unknown[]) => unknown };
+  const a = agent as unknown as { addRequest: (req: http.ClientRequest, ...rest: unknown[]) => unknown };
   const original = a.addRequest.bind(agent);
-  a.addRequest = (...args: unknown[]) => {
+  a.addRequest = (req, ...rest) => {
     onRequest();
-    return original(...args);
+    inflight.add(req);
+    req.once("close", () => inflight.delete(req));
+    return original(req, ...rest);
   };
-  return agent;
+  return {
+    agent,
+    abortAll() {
+      for (const req of inflight) req.destroy(Object.assign(new Error("JWKS request timed out"), { code: "ETIMEDOUT" }));
+      inflight.clear();
+    },
+  };
 }
 
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new joseErrors.JWKSTimeout()), ms);
+    timer = setTimeout(() => {
+      reject(new joseErrors.JWKSTimeout());
+      onTimeout();
+    }, ms);
   });
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
@@ -291,6 +316,7 @@ function reasonFor(err: unknown): string {
   if (err instanceof joseErrors.JOSENotSupported) return "unsupported";
   if (err instanceof joseErrors.JOSEError) return "jwks_unavailable"; // non-200 / unparsable JWKS
   const code = (err as { code?: unknown })?.code;
+  if (code === "ETIMEDOUT") return "jwks_timeout";
   if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return "jwks_unavailable"; // ECONNREFUSED etc.
   return "internal";
 }

@@ -94,7 +94,8 @@ export type Claims = Record<string, unknown>;
 
 /** Claims of a valid Google ID token; `overrides` replace them, undefined removes one. */
 export function googleClaims(overrides: Claims = {}): Claims {
-  const now = Math.floor(Date.now() / 1000);
+  // new Date(), not Date.now(): tests move Date.now() to step jose's JWKS cooldown.
+  const now = Math.floor(new Date().getTime() / 1000);
   const base: Claims = {
     iss: TEST_ISSUER,
     aud: TEST_AUDIENCE,
