@@ -1,0 +1,21 @@
+// Prints an action's result: pure JSON on stdout under --json, else the text
+// rendering; then sets the exit code the result carries.
+import type { Context } from "../context";
+import type { ExitCode } from "../exit-codes";
+import type { Colours } from "../ui";
+
+export function emit<R extends { exitCode: ExitCode }>(ctx: Context, json: boolean | undefined, result: R, render: (r: R, c: Colours) => string) {
+  if (json) {
+    const { exitCode: _omit, ...data } = result;
+    ctx.ui.json(data);
+  } else {
+    ctx.ui.print(render(result, ctx.ui.out));
+  }
+  ctx.setExitCode(result.exitCode);
+}
+
+/** Says where requests go when AWS_ENDPOINT_URL points the SDK elsewhere (an emulator). */
+export function noteEndpoint(ctx: Context) {
+  const url = ctx.ui.io.env.AWS_ENDPOINT_URL;
+  if (url) ctx.ui.info(ctx.ui.err.dim(`AWS_ENDPOINT_URL is set: sending AWS requests to ${url}`));
+}
