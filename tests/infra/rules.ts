@@ -7,6 +7,7 @@ import { FUNCTION_NAMES, resourceNames, type FunctionName } from "../../lib/name
 import { readStackSettings } from "../../lib/stack-config";
 import { attributeDefinitions, CHANGE_INDEX, PIECES_TABLE, SESSIONS_TABLE, TTL_ATTRIBUTE } from "../../lib/tables";
 import { stackTags, TAG_KEYS } from "../../lib/tags";
+import { AUTHORIZED_ROUTES } from "../../functions/core/verify";
 import { TAGGABLE_TYPES, UNTAGGABLE_TYPES } from "../../infra/tagging";
 import { runStack, type Recorded, type StackRun } from "./harness";
 
@@ -298,6 +299,14 @@ export function stackRules(stack: string) {
         const expected = path === "/auth/sync" ? { authorization: "NONE" } : { authorization: "CUSTOM", authorizerId: authorizer.id };
         expect({ path, authorization: method.inputs.authorization, authorizerId: method.inputs.authorizerId }).toEqual({ path, authorizerId: undefined, ...expected });
       }
+    });
+
+    test("the authorizer's allow policy names exactly the routes behind it (it is cached across routes)", () => {
+      const behind = routes()
+        .filter((r) => r.method.inputs.authorization === "CUSTOM")
+        .map((r) => `${r.method.inputs.httpMethod} /${r.path.slice(1)}`)
+        .sort();
+      expect(AUTHORIZED_ROUTES.map((r) => `${r.method} /${r.path}`).sort()).toEqual(behind);
     });
 
     test("TOKEN authorizer on the Authorization header, cached 300 s, running the authorizer function", () => {
