@@ -5,6 +5,7 @@
 // production. Production never trusts these tokens: its issuers are Google's, its
 // audiences are the app's OAuth client IDs and its JWKS is Google's.
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, JWK, KeyLike, SignJWT } from "jose";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { TokenVerifierConfig } from "../functions/core/verify";
@@ -75,12 +76,17 @@ async function readOrCreate(file: string): Promise<LoadedKey> {
       createdAt: new Date().toISOString(),
     };
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    // Written whole to a private temp file, then linked into place: link() fails
+    // if the key exists, so when the CLI and the server create it at the same
+    // moment one wins, and the other never sees a half-written file.
+    const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(candidate, null, 2) + "\n", { mode: 0o600, flag: "wx" });
     try {
-      // "wx": if the CLI and the server create the key at the same moment, one
-      // wins and the other reads the winner's key below.
-      fs.writeFileSync(file, JSON.stringify(candidate, null, 2) + "\n", { mode: 0o600, flag: "wx" });
+      fs.linkSync(tmp, file);
     } catch (err: any) {
       if (err?.code !== "EEXIST") throw err;
+    } finally {
+      fs.rmSync(tmp, { force: true });
     }
     stored = readStored(file);
     if (!stored) throw new Error(`could not read the dev signing key at ${file}`);
@@ -96,7 +102,6 @@ function readStored(file: string): StoredKey | undefined {
     if (err?.code === "ENOENT") return undefined;
     throw err;
   }
-  if (!text.trim()) return undefined; // a concurrent writer has not finished; treated as absent once
   const parsed = JSON.parse(text) as StoredKey;
   if (!parsed.kid || !parsed.privateJwk?.d || !parsed.publicJwk?.n) {
     throw new Error(`${file} is not a dev signing key; delete it to generate a new one`);
