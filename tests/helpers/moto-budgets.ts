@@ -1,0 +1,134 @@
+// A loopback proxy in front of moto_server for the haumana-ops budget tests.
+// moto 5.2 stores a budget's notifications and subscribers but has no
+// DescribeSubscribersForNotification; this proxy answers that one call from the
+// subscribers moto accepted (CreateBudget / CreateNotification bodies that moto
+// answered 200), and forwards everything else to moto untouched. It also logs
+// every request (operation and JSON body), so tests can assert what went over
+// the wire, e.g. that a second `budget create` sent no writes.
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface LoggedRequest {
+  operation: string;
+  body: any;
+}
+
+export interface BudgetsProxy {
+  endpoint: string;
+  requests: LoggedRequest[];
+  /** Forget logged requests and recorded subscribers (call with resetMoto). */
+  clear(): void;
+  stop(): Promise<void>;
+}
+
+type Sub = { SubscriptionType: string; Address: string };
+
+function notificationKey(account: string, budget: string, n: any): string {
+  return [account, budget, n?.NotificationType, n?.ComparisonOperator, Number(n?.Threshold), n?.ThresholdType ?? "PERCENTAGE"].join("|");
+}
+
+function operationOf(req: http.IncomingMessage, body: string): string {
+  const target = req.headers["x-amz-target"];
+  if (typeof target === "string") return target.split(".").pop()!;
+  const action = /(?:^|&)Action=([^&]+)/.exec(body);
+  return action ? decodeURIComponent(action[1]) : `${req.method} ${req.url}`;
+}
+
+export async function startBudgetsProxy(motoEndpoint: string): Promise<BudgetsProxy> {
+  const moto = new URL(motoEndpoint);
+  const requests: LoggedRequest[] = [];
+  const subscribers = new Map<string, Sub[]>();
+
+  const record = (operation: string, b: any) => {
+    const account = b.AccountId;
+    if (operation === "CreateBudget") {
+      for (const nws of b.NotificationsWithSubscribers ?? []) {
+        subscribers.set(notificationKey(account, b.Budget.BudgetName, nws.Notification), [...nws.Subscribers]);
+      }
+    } else if (operation === "CreateNotification") {
+      subscribers.set(notificationKey(account, b.BudgetName, b.Notification), [...b.Subscribers]);
+    } else if (operation === "DeleteNotification") {
+      subscribers.delete(notificationKey(account, b.BudgetName, b.Notification));
+    } else if (operation === "DeleteBudget") {
+      for (const k of [...subscribers.keys()]) if (k.startsWith(`${account}|${b.BudgetName}|`)) subscribers.delete(k);
+    }
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const raw = Buffer.concat(chunks);
+      const text = raw.toString("utf8");
+      const operation = operationOf(req, text);
+      let body: any = text;
+      try {
+        body = text ? JSON.parse(text) : {};
+      } catch {
+        /* form-encoded (STS) */
+      }
+      requests.push({ operation, body });
+
+      if (operation === "DescribeSubscribersForNotification") {
+        const subs = subscribers.get(notificationKey(body.AccountId, body.BudgetName, body.Notification));
+        res.setHeader("content-type", "application/x-amz-json-1.1");
+        if (!subs) {
+          res.statusCode = 400;
+          res.end(JSON.stringify({ __type: "NotFoundException", Message: "notification not found (moto proxy)" }));
+        } else {
+          res.end(JSON.stringify({ Subscribers: subs }));
+        }
+        return;
+      }
+
+      const upstream = http.request(
+        { host: moto.hostname, port: moto.port, method: req.method, path: req.url, headers: req.headers },
+        (up) => {
+          const out: Buffer[] = [];
+          up.on("data", (c) => out.push(c));
+          up.on("end", () => {
+            if (up.statusCode === 200 && typeof body === "object") record(operation, body);
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            res.end(Buffer.concat(out));
+          });
+        },
+      );
+      upstream.on("error", (err) => {
+        res.statusCode = 502;
+        res.end(String(err));
+      });
+      upstream.end(raw);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    requests,
+    clear: () => {
+      requests.length = 0;
+      subscribers.clear();
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Empties every moto backend. */
+export async function resetMoto(motoEndpoint: string): Promise<void> {
+  const res = await fetch(`${motoEndpoint}/moto-api/reset`, { method: "POST", signal: AbortSignal.timeout(5000) });
+  if (!res.ok) throw new Error(`moto reset failed: ${res.status}`);
+}
+
+/** Queues GetCostAndUsage answers: moto hands them out in order, one per distinct request. */
+export async function seedCostAndUsage(motoEndpoint: string, results: unknown[]): Promise<void> {
+  const res = await fetch(`${motoEndpoint}/moto-api/static/ce/cost-and-usage-results`, {
+    method: "POST",
+    body: JSON.stringify({ results }),
+    signal: AbortSignal.timeout(5000),
+  });
+  if (!res.ok) throw new Error(`moto CE seed failed: ${res.status} ${await res.text()}`);
+}
