@@ -41,6 +41,9 @@ export class Identity extends pulumi.ComponentResource {
         // No self sign-up: auth-sync creates each user after verifying a Google token.
         adminCreateUserConfig: { allowAdminCreateUserOnly: true },
         deletionProtection: args.protectData ? "ACTIVE" : "INACTIVE",
+        // Nothing here needs Essentials (the default for new pools); Lite is the
+        // cheaper plan once past the free 10,000 monthly active users.
+        userPoolTier: "LITE",
       },
       // The pool maps Google accounts to the user ids the data is keyed by.
       { parent: this, protect: args.protectData },

@@ -247,6 +247,7 @@ export function stackRules(stack: string) {
       expect(pool.inputs.name).toBe(names.userPool);
       expect(pool.inputs.schemas).toEqual([expect.objectContaining({ name: "email", attributeDataType: "String", required: true, mutable: false })]);
       expect(pool.inputs.adminCreateUserConfig).toEqual({ allowAdminCreateUserOnly: true });
+      expect(pool.inputs.deletionProtection).toBe(settings.protectData ? "ACTIVE" : "INACTIVE");
       expect(pool.protect).toBe(settings.protectData);
     });
 
