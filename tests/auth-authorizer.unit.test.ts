@@ -202,6 +202,27 @@ describe("authorizer handler: attack matrix", () => {
   });
 });
 
+describe("authorizer module configuration", () => {
+  test.each(["AUTH_JWKS_URI", "AUTH_ISSUERS", "AUTH_AUDIENCES"])("a missing %s fails the cold start", (name) => {
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      AUTH_JWKS_URI: "https://www.googleapis.com/oauth2/v3/certs",
+      AUTH_ISSUERS: "https://accounts.google.com",
+      AUTH_AUDIENCES: TEST_AUDIENCE,
+    });
+    process.env[name] = " ";
+    try {
+      expect(() => jest.isolateModules(() => require("../functions/authorizer"))).toThrow(`${name} is`);
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  test("a JWKS over plain http to a non-loopback host is refused", () => {
+    expect(() => loadAuthorizer("http://example.com/certs")).toThrow(/https/);
+  });
+});
+
 describe("authorizer handler: JWKS caching and refetch", () => {
   let jwks: JwksServer;
   const realNow = Date.now.bind(Date);

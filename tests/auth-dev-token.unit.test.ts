@@ -73,6 +73,7 @@ test("a dev token verifies with the local config", async () => {
   });
   const withEmail = await devAuth.issueDevToken({ sub: "dev-user-2", email: "kumu@example.com" });
   await expect(verifier.verify(withEmail)).resolves.toEqual({ sub: "dev-user-2", email: "kumu@example.com" });
+  expect(verifier.stats()).toEqual({ jwksFetches: 1, verified: 2, denied: 0 });
 });
 
 test("the token is RS256 with a kid, local issuer and audience, verified email, 1 h lifetime", async () => {
