@@ -127,14 +127,15 @@ export class Api extends pulumi.ComponentResource {
       routeResources.push(method, integration);
     }
 
-    // A deployment is a snapshot: redeploy whenever the route table or the
-    // authorizer settings change.
-    const routeHash = createHash("sha256")
-      .update(JSON.stringify({ ROUTES, AUTHORIZER_SETTINGS }))
-      .digest("hex");
+    // A deployment is a snapshot: redeploy whenever the route table, the authorizer
+    // settings or an integration's target change.
+    const targets = pulumi.all([authorizerFn.invokeArn, ...ROUTES.map((r) => args.functions[r.fn].invokeArn)]);
+    const redeployment = targets.apply((uris) =>
+      createHash("sha256").update(JSON.stringify({ ROUTES, AUTHORIZER_SETTINGS, uris })).digest("hex"),
+    );
     const deployment = new aws.apigateway.Deployment(
       "deployment",
-      { restApi: api.id, triggers: { routes: routeHash } },
+      { restApi: api.id, triggers: { redeployment } },
       { ...p, dependsOn: routeResources },
     );
     this.stage = new aws.apigateway.Stage(

@@ -1,15 +1,16 @@
 // The issue's properties, asserted as rules over every resource one stack
-// registers. Used by prod.unit.test.ts and dev.unit.test.ts (one stack per file:
-// the Pulumi runtime's state is per process).
+// registers. Used by prod.unit.test.ts and dev.unit.test.ts, one stack per file.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import { GOOGLE_ISSUERS, GOOGLE_JWKS_URI, GOOGLE_LOGIN_PROVIDER } from "../../lib/google";
 import { FUNCTION_NAMES, resourceNames, type FunctionName } from "../../lib/names";
-import { readStackSettings } from "../../lib/stack-config";
+import { readStackSettings, repoRoot } from "../../lib/stack-config";
 import { attributeDefinitions, CHANGE_INDEX, PIECES_TABLE, SESSIONS_TABLE, TTL_ATTRIBUTE } from "../../lib/tables";
 import { stackTags, TAG_KEYS } from "../../lib/tags";
 import { AUTHORIZED_ROUTES } from "../../functions/core/verify";
 import { TAGGABLE_TYPES, UNTAGGABLE_TYPES } from "../../infra/tagging";
-import { runStack, type Recorded, type StackRun } from "./harness";
+import { runStack, type StackRun } from "./harness";
 
 const T = {
   provider: "pulumi:providers:aws",
@@ -226,6 +227,43 @@ export function stackRules(stack: string) {
       }
     });
 
+    test("every AWS SDK command in functions/ is allowed to the role of the functions that can send it", () => {
+      // IAM actions a command needs (a transaction needs its members' actions).
+      const NEEDS: Record<string, string[]> = {
+        Get: ["dynamodb:GetItem"],
+        Put: ["dynamodb:PutItem"],
+        Update: ["dynamodb:UpdateItem"],
+        Delete: ["dynamodb:DeleteItem"],
+        Query: ["dynamodb:Query"],
+        BatchGet: ["dynamodb:BatchGetItem"],
+        BatchWrite: ["dynamodb:BatchWriteItem"],
+        TransactWrite: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"],
+        TransactGet: ["dynamodb:GetItem"],
+        AdminGetUser: ["cognito-idp:AdminGetUser"],
+        AdminCreateUser: ["cognito-idp:AdminCreateUser"],
+        AdminUpdateUserAttributes: ["cognito-idp:AdminUpdateUserAttributes"],
+      };
+      const granted = (fn: FunctionName) => {
+        const role = run.ofType(T.role).find((r) => r.inputs.name === names.role(fn))!;
+        return run.ofType(T.rolePolicy).filter((p) => p.inputs.role === role.id).flatMap((p) => statements(p.inputs.policy).flatMap((s) => list(s.Action)));
+      };
+      const commands = new Set<string>();
+      const walk = (dir: string) => {
+        for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+          const file = path.join(dir, e.name);
+          if (e.isDirectory()) walk(file);
+          else if (file.endsWith(".ts")) for (const m of fs.readFileSync(file, "utf8").matchAll(/new ([A-Z][A-Za-z]+)Command\b/g)) commands.add(m[1]);
+        }
+      };
+      walk(path.join(repoRoot(), "functions"));
+      expect(commands.size).toBeGreaterThan(0);
+      for (const c of commands) {
+        expect({ command: c, known: c in NEEDS }).toEqual({ command: c, known: true });
+        const fns: FunctionName[] = NEEDS[c][0].startsWith("dynamodb:") ? ["sync-pieces", "sync-sessions"] : ["auth-sync"];
+        for (const fn of fns) expect({ fn, command: c, missing: NEEDS[c].filter((a) => !granted(fn).includes(a)) }).toEqual({ fn, command: c, missing: [] });
+      }
+    });
+
     test("sync functions get the item actions they use, auth-sync the three admin calls", () => {
       const actions = (fn: FunctionName) =>
         run.ofType(T.rolePolicy)
@@ -343,7 +381,7 @@ export function stackRules(stack: string) {
       const stage = one(T.stage);
       const deployment = one(T.deployment);
       expect(stage.inputs).toMatchObject({ stageName: "prod", restApi: api.id, deployment: deployment.id });
-      expect(Object.values(deployment.inputs.triggers)).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
+      expect(deployment.inputs.triggers).toEqual({ redeployment: expect.stringMatching(/^[0-9a-f]{64}$/) });
       for (const r of [...run.ofType(T.method), ...run.ofType(T.integration)]) expect(deployment.dependencies).toContain(r.urn);
       const throttle = one(T.methodSettings);
       expect(throttle.inputs).toMatchObject({ restApi: api.id, stageName: "prod", methodPath: "*/*" });
@@ -369,4 +407,3 @@ export function stackRules(stack: string) {
   });
 }
 
-export type { Recorded };
