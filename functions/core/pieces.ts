@@ -246,10 +246,16 @@ function pullStart(req: PiecesRequest, nowMs: number): { start: PullStart; expir
   return { start: { kind: "all" }, expired: false };
 }
 
+export interface SyncOptions {
+  /** Escaped bytes a response may take (default: under Lambda's 6 MB). */
+  responseBudgetBytes?: number;
+}
+
 export async function syncPieces(
   store: Store,
   userId: string,
   req: PiecesRequest,
+  opts: SyncOptions = {},
 ): Promise<{ response: PiecesResponse; stats: PiecesStats }> {
   const v2 = req.protocol === 2;
   const first = await store.getSyncState(userId);
@@ -290,7 +296,8 @@ export async function syncPieces(
   if (req.operation === "upload") {
     syncedAt = req.lastSyncedAt ?? "1970-01-01T00:00:00Z";
   } else {
-    const state = await store.ensureSyncState(userId);
+    // Nothing written: the state read at the start is still the one to pull up to.
+    const state = written === 0 && first.exists ? first : await store.ensureSyncState(userId);
     const ps = pullStart(req, store.now());
     expired = ps.expired;
     const fixed = escapedSize({ serverPieces: [...server.values()], updatedPieces: [...updated.values()], conflicts }) + 4096;
@@ -300,13 +307,15 @@ export async function syncPieces(
       userId,
       state,
       start: ps.start,
-      budget: RESPONSE_BUDGET_BYTES - fixed,
+      budget: (opts.responseBudgetBytes ?? RESPONSE_BUDGET_BYTES) - fixed,
       limit: v2 ? (req.limit ?? DEFAULT_PAGE_LIMIT) : Infinity,
       exact: v2,
       render: (item) => {
         if (item.deleted) {
           return v2 ? { tombstone: true, pieceId: String(item.pieceId), version: Number(item.version), deletedAt: String(item.modifiedAt) } : undefined;
         }
+        // The device was just told it holds this version: no need to spend the page on it.
+        if (updated.get(String(item.pieceId))?.version === Number(item.version)) return undefined;
         return toWire(userId, item);
       },
     });
@@ -316,9 +325,8 @@ export async function syncPieces(
         continue;
       }
       pulled++;
-      const ack = updated.get(w.pieceId);
-      if (ack && ack.version === w.version) continue; // the device already holds it
-      if (ack) updated.delete(w.pieceId); // changed again since: the device takes the newer one
+      // Changed again since it was acknowledged: the device takes the newer one.
+      if (updated.has(w.pieceId)) updated.delete(w.pieceId);
       const prev = server.get(w.pieceId);
       if (!prev || prev.version <= w.version) server.set(w.pieceId, w);
     }

@@ -3,7 +3,7 @@
 import { DynamoDBClient, DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { handleRoute, ProxyEvent } from "./http";
-import { syncPieces } from "./pieces";
+import { syncPieces, SyncOptions } from "./pieces";
 import { syncSessions } from "./sessions";
 import { Store, StoreDeps } from "./store";
 import { parseRequest, piecesRequestSchema, sessionsRequestSchema } from "./validation";
@@ -14,20 +14,20 @@ export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocum
   });
 }
 
-export function piecesRoute(store: Store) {
+export function piecesRoute(store: Store, opts: SyncOptions = {}) {
   return (event: ProxyEvent) =>
     handleRoute("POST /pieces", event, async (body, { userId }) => {
       const req = parseRequest(piecesRequestSchema, body);
-      const { response, stats } = await syncPieces(store, userId, req);
+      const { response, stats } = await syncPieces(store, userId, req, opts);
       return { body: response, stats: { ...stats, protocol: req.protocol ?? 1, sent: req.pieces.length } };
     });
 }
 
-export function sessionsRoute(store: Store) {
+export function sessionsRoute(store: Store, opts: SyncOptions = {}) {
   return (event: ProxyEvent) =>
     handleRoute("POST /sessions", event, async (body, { userId }) => {
       const req = parseRequest(sessionsRequestSchema, body);
-      const { response, stats } = await syncSessions(store, userId, req);
+      const { response, stats } = await syncSessions(store, userId, req, opts);
       return { body: response, stats: { ...stats, protocol: req.protocol ?? 1 } };
     });
 }

@@ -4,6 +4,7 @@
 // first up to the response budget; protocol 2 pages by cursor instead.
 import { RESPONSE_BUDGET_BYTES } from "../../lib/limits";
 import { CHANGE_KEY } from "../../lib/tables";
+import type { SyncOptions } from "./pieces";
 import { Store } from "./store";
 import {
   decodeCursor,
@@ -81,6 +82,7 @@ export async function syncSessions(
   store: Store,
   userId: string,
   req: SessionsRequest,
+  opts: SyncOptions = {},
 ): Promise<{ response: SessionsResponse; stats: SessionsStats }> {
   let written = 0;
   for (const group of groupForTransactions(req.sessions, (s) => escapedSize(s) + 200)) {
@@ -88,7 +90,7 @@ export async function syncSessions(
   }
   const uploaded = req.sessions.map((s) => s.sessionId);
   const state = await store.ensureSyncState(userId);
-  const budget = RESPONSE_BUDGET_BYTES - escapedSize(uploaded) - 4096;
+  const budget = (opts.responseBudgetBytes ?? RESPONSE_BUDGET_BYTES) - escapedSize(uploaded) - 4096;
 
   if (req.protocol === 2) {
     const page = await pullChanges<WireSession>({

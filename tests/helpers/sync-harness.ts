@@ -17,11 +17,12 @@ export interface Harness {
   done(): Promise<void>;
 }
 
-export async function createHarness(label: string, opts: { doc?: (doc: DynamoDBDocumentClient, client: DynamoDBClient) => DynamoDBDocumentClient; store?: Partial<StoreDeps> } = {}): Promise<Harness> {
+export async function createHarness(label: string, opts: { doc?: (doc: DynamoDBDocumentClient, client: DynamoDBClient) => DynamoDBDocumentClient; store?: Partial<StoreDeps>; responseBudgetBytes?: number } = {}): Promise<Harness> {
   const tables = await createTestTables(label);
   const doc = opts.doc ? opts.doc(tables.doc, tables.client) : tables.doc;
   const store = new Store({ doc, piecesTable: tables.piecesTable, sessionsTable: tables.sessionsTable, ...opts.store });
-  const routes = { "/pieces": piecesRoute(store), "/sessions": sessionsRoute(store) };
+  const routeOpts = { responseBudgetBytes: opts.responseBudgetBytes };
+  const routes = { "/pieces": piecesRoute(store, routeOpts), "/sessions": sessionsRoute(store, routeOpts) };
   const logs: string[] = [];
   const prev = setLogSink((l) => logs.push(l));
   const call: Harness["call"] = async (route, userId, body) => {
