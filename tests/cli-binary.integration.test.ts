@@ -129,6 +129,21 @@ describe("missing credentials", () => {
   });
 });
 
+describe("AccessDenied from AWS (injected by the proxy in front of moto)", () => {
+  test.each([
+    [["budget", "show"], "DescribeBudget", "budgets:ViewBudget"],
+    [["budget", "create", "--skip-tag-check"], "CreateBudget", "budgets:ModifyBudget"],
+    [["cost", "report", "--month", "2026-10", "--json"], "GetCostAndUsage", "ce:GetCostAndUsage"],
+  ])("%j: names %s's IAM action, exit 3", async (args, operation, action) => {
+    proxy.fail(operation as string, 400, "AccessDeniedException", `User: arn:aws:iam::${ACCOUNT}:user/ci is not authorized to perform: ${action}`);
+    const r = await run(args as string[], { aws: true });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`Access denied: ${operation} needs the IAM permission ${action}.`);
+    expect(r.stderr).toContain(`Grant ${action} to the identity you are using`);
+    expect(r.stdout).toBe("");
+  });
+});
+
 describe("budget against moto", () => {
   const raw = () => new BudgetsClient(moto.clientConfig);
 

@@ -16,7 +16,9 @@ export interface LoggedRequest {
 export interface BudgetsProxy {
   endpoint: string;
   requests: LoggedRequest[];
-  /** Forget logged requests and recorded subscribers (call with resetMoto). */
+  /** Answer every later `operation` with this AWS JSON error instead of forwarding it. */
+  fail(operation: string, status: number, type: string, message: string): void;
+  /** Forget logged requests, recorded subscribers and failures (call with resetMoto). */
   clear(): void;
   stop(): Promise<void>;
 }
@@ -38,6 +40,7 @@ export async function startBudgetsProxy(motoEndpoint: string): Promise<BudgetsPr
   const moto = new URL(motoEndpoint);
   const requests: LoggedRequest[] = [];
   const subscribers = new Map<string, Sub[]>();
+  const failures = new Map<string, { status: number; type: string; message: string }>();
 
   const record = (operation: string, b: any) => {
     const account = b.AccountId;
@@ -68,6 +71,15 @@ export async function startBudgetsProxy(motoEndpoint: string): Promise<BudgetsPr
         /* form-encoded (STS) */
       }
       requests.push({ operation, body });
+
+      const failure = failures.get(operation);
+      if (failure) {
+        res.statusCode = failure.status;
+        res.setHeader("content-type", "application/x-amz-json-1.1");
+        res.setHeader("x-amzn-errortype", failure.type);
+        res.end(JSON.stringify({ __type: failure.type, Message: failure.message }));
+        return;
+      }
 
       if (operation === "DescribeSubscribersForNotification") {
         const subs = subscribers.get(notificationKey(body.AccountId, body.BudgetName, body.Notification));
@@ -105,9 +117,11 @@ export async function startBudgetsProxy(motoEndpoint: string): Promise<BudgetsPr
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
+    fail: (operation, status, type, message) => failures.set(operation, { status, type, message }),
     clear: () => {
       requests.length = 0;
       subscribers.clear();
+      failures.clear();
     },
     stop: () =>
       new Promise<void>((resolve) => {
