@@ -1,8 +1,9 @@
-// A moto_server (AWS API emulator) on 127.0.0.1 for suites that need Cognito,
-// Cost Explorer, Budgets or STS. Each suite starts its own and stops it in afterAll.
+// A moto_server (AWS API emulator) on 127.0.0.1: the test suites that need Cognito,
+// Cost Explorer, Budgets or STS start their own, and the local server uses one for
+// Cognito when moto_server is installed.
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import { freePort } from "../../local/dynamodb-local";
+import { freePort } from "./dynamodb-local";
 
 export interface MotoServer {
   endpoint: string;
@@ -22,6 +23,13 @@ export function motoBinary(): string {
   return candidates.find((c) => fs.existsSync(c)) ?? "moto_server";
 }
 
+/** Whether a moto_server can be started here (named by MOTO_SERVER, or on PATH). */
+export function motoAvailable(): boolean {
+  const bin = motoBinary();
+  if (bin.includes("/")) return fs.existsSync(bin);
+  return (process.env.PATH ?? "").split(":").some((d) => d && fs.existsSync(`${d}/${bin}`));
+}
+
 export async function startMoto(opts: { startTimeoutMs?: number } = {}): Promise<MotoServer> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
@@ -30,6 +38,7 @@ export async function startMoto(opts: { startTimeoutMs?: number } = {}): Promise
   });
   let stderr = "";
   child.stderr?.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+  child.once("error", (e) => (stderr += `\ncannot start ${motoBinary()}: ${e.message}`));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
 
   const stop = async () => {
@@ -43,7 +52,7 @@ export async function startMoto(opts: { startTimeoutMs?: number } = {}): Promise
 
   const deadline = Date.now() + (opts.startTimeoutMs ?? 30000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited early: ${stderr}`);
+    if (child.exitCode !== null || /cannot start/.test(stderr)) throw new Error(`moto_server exited early: ${stderr}`);
     try {
       const res = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();

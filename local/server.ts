@@ -1,0 +1,255 @@
+// The local API (`npm start`): the same route handlers as the Lambdas, behind an
+// HTTP server on 127.0.0.1 that builds API Gateway's proxy event and runs the same
+// authorizer on every request, on DynamoDB Local with tables created from the
+// definitions infra deploys. Data is kept in .haumana-local/ across restarts.
+// Sign-in: `npx haumana-ops dev token --sub <id>` prints a bearer token that only
+// this server accepts (its own key and JWKS; production never trusts it).
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CognitoIdentityProviderClient, CreateUserPoolCommand } from "@aws-sdk/client-cognito-identity-provider";
+import type { APIGatewayProxyResult } from "aws-lambda";
+import * as http from "node:http";
+import * as path from "node:path";
+import { PayloadTooLargeError } from "../functions/core/errors";
+import { ProxyEvent } from "../functions/core/http";
+import { log } from "../functions/core/log";
+import { documentClient, piecesRoute, sessionsRoute } from "../functions/core/routes";
+import { Store } from "../functions/core/store";
+import { createAuthSyncHandler, MAX_AUTH_SYNC_BODY_BYTES } from "../functions/core/users";
+import { createAuthorizer, createTokenVerifier } from "../functions/core/verify";
+import { MAX_BODY_BYTES } from "../lib/limits";
+import { resourceNames } from "../lib/names";
+import { createTableInput, PIECES_TABLE, SESSIONS_TABLE } from "../lib/tables";
+import { localJwks, localStateDir, localVerifierConfig } from "./dev-auth";
+import { DynamoDBLocal, startDynamoDBLocal } from "./dynamodb-local";
+import { motoAvailable, startMoto, MotoServer } from "./moto";
+
+export const LOCAL_NAME_PREFIX = "haumana-local";
+const JWKS_PATH = "/.well-known/jwks.json";
+/** Stands in for the API's ARN, so the authorizer scopes its policy as in AWS. */
+const LOCAL_API_ARN = "arn:aws:execute-api:us-west-2:000000000000:local/prod";
+
+export interface LocalServerOptions {
+  port?: number;
+  /** Interface to listen on (default 127.0.0.1; HOST=0.0.0.0 lets a phone on the LAN in). */
+  host?: string;
+  /** Folder for DynamoDB Local's data; null keeps it in memory. Default .haumana-local/dynamodb. */
+  dataDir?: string | null;
+  /** Use an already running DynamoDB endpoint instead of starting one. */
+  dynamoEndpoint?: string;
+  /** Physical table names (default haumana-local-pieces / -sessions). */
+  tablePrefix?: string;
+  /** Cognito for /auth/sync: "auto" starts moto_server when installed. */
+  cognito?: "auto" | "off" | { endpoint: string; userPoolId: string };
+}
+
+export interface LocalServer {
+  url: string;
+  port: number;
+  piecesTable: string;
+  sessionsTable: string;
+  dynamoEndpoint: string;
+  stop(): Promise<void>;
+}
+
+async function ensureTables(client: DynamoDBClient, prefix: string) {
+  const names = resourceNames(prefix);
+  for (const [schema, name] of [
+    [PIECES_TABLE, names.piecesTable],
+    [SESSIONS_TABLE, names.sessionsTable],
+  ] as const) {
+    try {
+      await client.send(new DescribeTableCommand({ TableName: name }));
+    } catch (e: any) {
+      if (e.name !== "ResourceNotFoundException") throw e;
+      await client.send(new CreateTableCommand(createTableInput(schema, name)));
+    }
+  }
+  return names;
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<string | "too-large"> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > limit) over = true;
+      else chunks.push(c);
+    });
+    req.on("end", () => resolve(over ? "too-large" : Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function send(res: http.ServerResponse, r: APIGatewayProxyResult) {
+  res.writeHead(r.statusCode, { "Content-Type": "application/json", ...(r.headers as any) });
+  res.end(r.body);
+}
+
+const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
+  statusCode,
+  headers: { "Content-Type": "application/json" },
+  body: JSON.stringify(body),
+});
+
+export async function startLocalServer(opts: LocalServerOptions = {}): Promise<LocalServer> {
+  let ddb: DynamoDBLocal | undefined;
+  let moto: MotoServer | undefined;
+  const dataDir = opts.dataDir === undefined ? path.join(localStateDir(), "dynamodb") : opts.dataDir;
+  const dynamoEndpoint =
+    opts.dynamoEndpoint ?? (ddb = await startDynamoDBLocal(dataDir ? { dbPath: dataDir } : {})).endpoint;
+  const clientConfig = {
+    endpoint: dynamoEndpoint,
+    region: "us-west-2",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  };
+  const raw = new DynamoDBClient(clientConfig);
+  const names = await ensureTables(raw, opts.tablePrefix ?? LOCAL_NAME_PREFIX);
+  raw.destroy();
+  const store = new Store({
+    doc: documentClient(clientConfig),
+    piecesTable: names.piecesTable,
+    sessionsTable: names.sessionsTable,
+  });
+  const routes: Record<string, (e: ProxyEvent) => Promise<APIGatewayProxyResult>> = {
+    "/pieces": piecesRoute(store),
+    "/sessions": sessionsRoute(store),
+  };
+
+  const server = http.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as any).port as number;
+  const url = `http://127.0.0.1:${port}`;
+  // The same verifier code as production, trusting only this server's local key.
+  const verifier = createTokenVerifier(localVerifierConfig(`${url}${JWKS_PATH}`));
+  const authorizer = createAuthorizer(verifier);
+  const jwks = JSON.stringify(await localJwks());
+
+  let authSync: ((e: ProxyEvent) => Promise<APIGatewayProxyResult>) | undefined;
+  const cognitoOpt = opts.cognito ?? "auto";
+  if (cognitoOpt !== "off" && (typeof cognitoOpt === "object" || motoAvailable())) {
+    let endpoint: string;
+    let userPoolId: string;
+    const creds = { accessKeyId: "local", secretAccessKey: "local" };
+    if (typeof cognitoOpt === "object") {
+      ({ endpoint, userPoolId } = cognitoOpt);
+    } else {
+      moto = await startMoto();
+      endpoint = moto.endpoint;
+      const c = new CognitoIdentityProviderClient({ endpoint, region: "us-west-2", credentials: creds });
+      const pool = await c.send(new CreateUserPoolCommand({ PoolName: resourceNames(LOCAL_NAME_PREFIX).userPool }));
+      c.destroy();
+      userPoolId = pool.UserPool!.Id!;
+    }
+    const cognito = new CognitoIdentityProviderClient({ endpoint, region: "us-west-2", credentials: creds });
+    authSync = createAuthSyncHandler({ verifier, cognito, userPoolId }) as any;
+  }
+
+  server.on("request", async (req, res) => {
+    const route = (req.url ?? "/").split("?")[0];
+    try {
+      if (req.method === "GET" && route === JWKS_PATH) {
+        res.writeHead(200, { "Content-Type": "application/json" });
+        return res.end(jwks);
+      }
+      if (req.method === "GET" && route === "/health") return send(res, json(200, { ok: true }));
+      if (req.method !== "POST" || !(route in routes || route === "/auth/sync")) {
+        return send(res, json(404, { error: { code: "not_found", message: `No route ${req.method} ${route}` } }));
+      }
+      const limit = route === "/auth/sync" ? MAX_AUTH_SYNC_BODY_BYTES : MAX_BODY_BYTES;
+      const body = await readBody(req, limit);
+      if (body === "too-large") {
+        const e = new PayloadTooLargeError(`The request body is larger than ${Math.floor(limit / 1024)} KB.`);
+        return send(res, json(413, e.toJSON()));
+      }
+      const requestId = Math.random().toString(36).slice(2);
+      if (route === "/auth/sync") {
+        if (!authSync) {
+          return send(
+            res,
+            json(501, {
+              error: {
+                code: "not_available_locally",
+                message: "POST /auth/sync needs Cognito; install moto (pip install 'moto[server]') and restart.",
+              },
+            }),
+          );
+        }
+        return send(res, await authSync({ body, isBase64Encoded: false, requestContext: { requestId } }));
+      }
+      let context: Record<string, unknown>;
+      try {
+        const policy: any = await authorizer({
+          type: "TOKEN",
+          authorizationToken: String(req.headers.authorization ?? ""),
+          methodArn: `${LOCAL_API_ARN}/POST${route}`,
+        });
+        const allowed: string[] = policy.policyDocument.Statement.flatMap((s: any) => s.Resource);
+        if (!allowed.includes(`${LOCAL_API_ARN}/POST${route}`)) throw new Error("Unauthorized");
+        context = policy.context;
+      } catch {
+        // What API Gateway answers when a TOKEN authorizer denies.
+        return send(res, json(401, { message: "Unauthorized" }));
+      }
+      const result = await routes[route]({
+        body,
+        isBase64Encoded: false,
+        headers: {},
+        requestContext: { authorizer: context, requestId },
+      });
+      send(res, result);
+    } catch {
+      log.error("local-server", { route, outcome: "error" });
+      if (!res.headersSent) send(res, json(500, { error: { code: "internal", message: "Internal error" } }));
+    }
+  });
+
+  return {
+    url,
+    port,
+    piecesTable: names.piecesTable,
+    sessionsTable: names.sessionsTable,
+    dynamoEndpoint,
+    stop: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections?.();
+      await moto?.stop();
+      await ddb?.stop();
+    },
+  };
+}
+
+async function main() {
+  const port = Number(process.env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`PORT must be a port number, got "${process.env.PORT}"`);
+    process.exit(2);
+  }
+  const s = await startLocalServer({ port, host: process.env.HOST || undefined });
+  const out = process.stdout;
+  out.write(`Haumana API running at ${s.url}\n`);
+  out.write(`DynamoDB Local at ${s.dynamoEndpoint} (data in ${path.join(localStateDir(), "dynamodb")})\n\n`);
+  out.write(`Try it:\n`);
+  out.write(`  TOKEN=$(npx haumana-ops dev token --sub 109876543210987654321 --email you@example.com)\n`);
+  out.write(
+    `  curl -s -X POST ${s.url}/pieces -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"operation":"sync","pieces":[]}'\n\n`,
+  );
+  out.write(`Point the app (or curl) at ${s.url} as the stage URL. Ctrl-C stops.\n`);
+  const stop = async () => {
+    await s.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(`Could not start the local API: ${e?.message ?? e}`);
+    process.exit(1);
+  });
+}
