@@ -24,7 +24,7 @@ export const MAX_PAGE_LIMIT = 2000;
 /** Tombstones of deleted pieces are kept this long, then DynamoDB's TTL removes them. */
 export const TOMBSTONE_RETENTION_DAYS = 90;
 /** Per-piece field-hash history kept for three-way merges. */
-export const MERGE_HISTORY_DEPTH = 20;
+export const MERGE_HISTORY_DEPTH = 10;
 /** Items in one TransactWriteItems (AWS allows 100; one slot is the user's counter). */
 export const MAX_ITEMS_PER_TRANSACTION = 99;
 /** Escaped JSON size of one transaction's items; keeps a v1 page able to hold one. */
