@@ -1,0 +1,121 @@
+// The packaged archives serve real requests: each function's index.js, as the
+// Pulumi program hands it to the engine, runs in a fresh Node process with the
+// program's environment, pointed at DynamoDB Local (sync functions) or at moto and
+// a loopback JWKS (auth-sync, authorizer) through the SDK's endpoint variables.
+import { CognitoIdentityProviderClient, CreateUserPoolCommand } from "@aws-sdk/client-cognito-identity-provider";
+import { randomUUID } from "node:crypto";
+import { createTestTables, localEndpoint, TestTables } from "../helpers/dynamo";
+import { googleClaims, JwksServer, signToken, startJwksServer, TEST_AUDIENCE, TEST_ISSUER } from "../helpers/jwks";
+import { MotoServer, startMoto } from "../helpers/moto";
+import { deployedArchives, type DeployedArchives } from "./archives";
+
+jest.setTimeout(120_000);
+let archives: DeployedArchives;
+let tables: TestTables;
+beforeAll(async () => {
+  [archives, tables] = await Promise.all([deployedArchives("prod"), createTestTables("pkg")]);
+});
+afterAll(async () => {
+  archives?.cleanup();
+  await tables?.drop();
+});
+
+const proxyEvent = (userId: string, body: unknown) => ({
+  body: JSON.stringify(body),
+  isBase64Encoded: false,
+  headers: { "Content-Type": "application/json" },
+  requestContext: { requestId: randomUUID(), authorizer: { userId, email: `${userId}@example.com`, principalId: userId } },
+});
+
+const dynamoEnv = () => ({
+  PIECES_TABLE: tables.piecesTable,
+  SESSIONS_TABLE: tables.sessionsTable,
+  AWS_ENDPOINT_URL_DYNAMODB: localEndpoint(),
+});
+
+test("the sync-pieces archive stores a piece and serves it to another device", async () => {
+  const piece = {
+    pieceId: randomUUID().toUpperCase(),
+    userId: "ignored",
+    title: "Aloha ʻOe",
+    category: "mele",
+    lyrics: "Haʻaheo ka ua i nā pali",
+    includeInPractice: true,
+    isFavorite: false,
+    createdAt: "2025-06-01T08:00:00Z",
+    modifiedAt: "2025-06-18T12:30:00Z",
+    version: 1,
+    locallyModified: true,
+  };
+  const push: any = await archives.invoke("sync-pieces", proxyEvent("pkg-user", { operation: "sync", pieces: [piece] }), dynamoEnv());
+  expect(push.error).toBeUndefined();
+  expect(push.result.statusCode).toBe(200);
+  const pushed = JSON.parse(push.result.body);
+  expect(pushed.uploadedPieces).toEqual([piece.pieceId]);
+
+  const pull: any = await archives.invoke("sync-pieces", proxyEvent("pkg-user", { operation: "sync", pieces: [] }), dynamoEnv());
+  const body = JSON.parse(pull.result.body);
+  expect(body.serverPieces).toEqual([{ ...piece, userId: "pkg-user", locallyModified: false }]);
+
+  const bad: any = await archives.invoke("sync-pieces", proxyEvent("pkg-user", { operation: "sync", pieces: [{ ...piece, category: "hula" }] }), dynamoEnv());
+  expect(bad.result.statusCode).toBe(400);
+  expect(JSON.parse(bad.result.body).error.code).toBe("invalid_request");
+});
+
+test("the sync-sessions archive stores a session idempotently", async () => {
+  const session = {
+    sessionId: randomUUID().toUpperCase(),
+    userId: "pkg-user-2",
+    pieceId: randomUUID().toUpperCase(),
+    startedAt: "2025-06-18T07:00:00Z",
+    endedAt: "2025-06-18T07:12:30Z",
+    createdAt: "2025-06-18T07:00:00Z",
+  };
+  for (let i = 0; i < 2; i++) {
+    const r: any = await archives.invoke("sync-sessions", proxyEvent("pkg-user-2", { sessions: [session] }), dynamoEnv());
+    expect(JSON.parse(r.result.body).uploadedSessions).toEqual([session.sessionId]);
+  }
+  const other: any = await archives.invoke("sync-sessions", proxyEvent("pkg-user-2", { sessions: [] }), dynamoEnv());
+  expect(JSON.parse(other.result.body).serverSessions).toEqual([session]);
+});
+
+describe("with moto and a loopback JWKS", () => {
+  let moto: MotoServer;
+  let jwks: JwksServer;
+  let userPoolId: string;
+  beforeAll(async () => {
+    [moto, jwks] = await Promise.all([startMoto(), startJwksServer()]);
+    const c = new CognitoIdentityProviderClient(moto.clientConfig);
+    userPoolId = (await c.send(new CreateUserPoolCommand({ PoolName: "pkg-pool" }))).UserPool!.Id!;
+    c.destroy();
+  });
+  afterAll(async () => {
+    await moto?.stop();
+    await jwks?.close();
+  });
+  const authEnv = () => ({ AUTH_JWKS_URI: jwks.url, AUTH_ISSUERS: TEST_ISSUER, AUTH_AUDIENCES: TEST_AUDIENCE });
+
+  test("the authorizer archive allows a valid token with the user in its context", async () => {
+    const token = await signToken(jwks.key, googleClaims({ sub: "4242", email: "k@example.com" }));
+    const r: any = await archives.invoke(
+      "authorizer",
+      { type: "TOKEN", authorizationToken: `Bearer ${token}`, methodArn: "arn:aws:execute-api:us-west-2:123456789012:abc/prod/POST/pieces" },
+      authEnv(),
+    );
+    expect(r.result.context).toEqual({ userId: "4242", email: "k@example.com" });
+  });
+
+  test("the auth-sync archive creates google_<sub> in the user pool", async () => {
+    const token = await signToken(jwks.key, googleClaims({ sub: "777", email: "s@example.com", name: "Seven" }));
+    const r: any = await archives.invoke(
+      "auth-sync",
+      { body: JSON.stringify({ googleIdToken: token }), isBase64Encoded: false, requestContext: { requestId: "x" } },
+      { ...authEnv(), USER_POOL_ID: userPoolId, AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: moto.endpoint },
+    );
+    expect(r.result.statusCode).toBe(200);
+    expect(JSON.parse(r.result.body)).toEqual({
+      success: true,
+      user: expect.objectContaining({ id: "777", email: "s@example.com", username: "google_777" }),
+    });
+  });
+});
