@@ -224,3 +224,18 @@ test("a device moving from the old backend uploads pieces it holds as synced", a
   await fresh.syncPieces();
   expect(fresh.content(p.pieceId)!.title).toBe("from the old server");
 });
+
+test("one structured log line per request, with counts and no payload", async () => {
+  const user = newUser();
+  const [a] = devices(user, 1);
+  a.createPiece({ title: "Secret title", lyrics: "distinctive lyric line" });
+  const before = h.logs.length;
+  await a.syncPieces();
+  const lines = h.logs.slice(before);
+  expect(lines).toHaveLength(1);
+  const entry = JSON.parse(lines[0]);
+  expect(entry).toMatchObject({ route: "POST /pieces", status: 200, outcome: "ok", pushed: 1, written: 1 });
+  expect(typeof entry.durationMs).toBe("number");
+  expect(lines[0]).not.toMatch(/Secret title|distinctive lyric|109876/);
+  expect(Buffer.byteLength(lines[0])).toBeLessThan(1024);
+});

@@ -7,7 +7,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
-export type FaultKind = "throttle" | "unprocessed" | "txn-throttle" | "fail" | "crash-after";
+export type FaultKind = "throttle" | "unprocessed" | "txn-throttle" | "fail" | "crash-after" | "delay";
 
 export interface FaultRule {
   /** Command class name, e.g. "TransactWriteCommand", "BatchGetCommand"; "*" for any. */
@@ -15,6 +15,8 @@ export interface FaultRule {
   kind: FaultKind;
   /** How many matching calls to affect (Infinity for all). */
   times: number;
+  /** For "delay": how long the call waits before it is sent. */
+  delayMs?: number;
 }
 
 export interface FaultyClient {
@@ -38,13 +40,15 @@ export function withFaults(real: DynamoDBDocumentClient): FaultyClient {
     doc: undefined as any,
     add: (r) => rules.push({ ...r }),
     clear: () => (rules.length = 0),
-    injected: { throttle: 0, unprocessed: 0, "txn-throttle": 0, fail: 0, "crash-after": 0 },
+    injected: { throttle: 0, unprocessed: 0, "txn-throttle": 0, fail: 0, "crash-after": 0, delay: 0 },
     calls: 0,
   };
+  let delayMs = 0;
   const pick = (name: string): FaultKind | undefined => {
     const r = rules.find((x) => (x.command === name || x.command === "*") && x.times > 0);
     if (r) {
       r.times--;
+      delayMs = r.delayMs ?? 0;
       return r.kind;
     }
     return f.decide?.(name);
@@ -56,6 +60,9 @@ export function withFaults(real: DynamoDBDocumentClient): FaultyClient {
     if (!kind) return (real.send as any)(command, ...rest);
     f.injected[kind]++;
     switch (kind) {
+      case "delay":
+        await new Promise((r) => setTimeout(r, delayMs));
+        return (real.send as any)(command, ...rest);
       case "throttle":
         throw new ProvisionedThroughputExceededException({ message: "injected throttle", $metadata: { httpStatusCode: 400 } });
       case "txn-throttle":
@@ -77,20 +84,18 @@ export function withFaults(real: DynamoDBDocumentClient): FaultyClient {
       case "unprocessed": {
         const out: any = await (real.send as any)(command, ...rest);
         if (name !== "BatchGetCommand") return out;
-        // Hand back half of each table's keys as unprocessed.
+        // Hand back the second half of each table's requested keys as unprocessed
+        // (DynamoDB may do so whether or not the item exists), and drop their items.
         const input = command.input;
         out.UnprocessedKeys = {};
-        for (const [table, items] of Object.entries<any[]>(out.Responses ?? {})) {
-          const keep = items.slice(0, Math.floor(items.length / 2));
-          const back = items.slice(keep.length);
-          out.Responses[table] = keep;
-          const hk = Object.keys(input.RequestItems[table].Keys[0] ?? {});
-          if (back.length) {
-            out.UnprocessedKeys[table] = {
-              Keys: back.map((it) => Object.fromEntries(hk.map((k) => [k, it[k]]))),
-              ConsistentRead: true,
-            };
-          }
+        for (const [table, req] of Object.entries<any>(input.RequestItems ?? {})) {
+          const keys: Record<string, unknown>[] = req.Keys ?? [];
+          const back = keys.slice(Math.floor(keys.length / 2));
+          if (!back.length) continue;
+          const same = (it: any, k: Record<string, unknown>) => Object.entries(k).every(([a, v]) => it[a] === v);
+          out.Responses = out.Responses ?? {};
+          out.Responses[table] = (out.Responses[table] ?? []).filter((it: any) => !back.some((k) => same(it, k)));
+          out.UnprocessedKeys[table] = { Keys: back, ConsistentRead: req.ConsistentRead };
         }
         return out;
       }
