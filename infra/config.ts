@@ -2,19 +2,10 @@
 // pulumi.Config: everything else receives these plain values, so components can be
 // built in tests without faking config. Keys are those of Pulumi.<stack>.yaml.
 import * as pulumi from "@pulumi/pulumi";
-import { PULUMI_PROJECT } from "../lib/stack-config";
+import { PULUMI_PROJECT, type StackSettings } from "../lib/stack-config";
 
-export interface StackConfig {
-  region: string;
-  environment: string;
-  costCenter: string;
-  namePrefix: string;
-  /** Prod: Pulumi `protect` on the resources that hold user data. */
-  protectData: boolean;
-  /** Google OAuth client IDs the authorizer accepts; the first is the iOS app's. */
-  googleClientIds: string[];
-  budgetLimitUsd: number;
-  alertEmails: string[];
+/** The settings of lib/stack-config.ts (what the CLI reads from the same file), plus infra's own. */
+export interface StackConfig extends Omit<StackSettings, "stack"> {
   /** CloudWatch retention of the functions' logs; optional key, 30 days when data is protected, else 7. */
   logRetentionDays: number;
 }

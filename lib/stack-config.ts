@@ -13,7 +13,9 @@ export interface StackSettings {
   environment: string;
   costCenter: string;
   namePrefix: string;
+  /** Prod: Pulumi `protect` on the resources that hold user data. */
   protectData: boolean;
+  /** Google OAuth client IDs the authorizer accepts; the first is the iOS app's. */
   googleClientIds: string[];
   budgetLimitUsd: number;
   alertEmails: string[];

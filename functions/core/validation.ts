@@ -19,6 +19,22 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\
 /** Opaque cursor: base64url of a change key. */
 const CURSOR = /^[A-Za-z0-9_-]{1,200}$/;
 
+/** Extension fields are refused unless the request opted in with "protocol": 2. */
+function protocol2Only(r: Record<string, unknown>, keys: string[], ctx: z.RefinementCtx) {
+  if (r.protocol === 2) return;
+  for (const k of keys) if (r[k] !== undefined) ctx.addIssue({ code: "custom", path: [k], message: 'needs "protocol": 2' });
+}
+
+/** One request may not carry the same id twice (ids compare case-insensitively). */
+function uniqueIds<T extends Record<string, any>>(items: T[], list: string, key: keyof T & string, ctx: z.RefinementCtx) {
+  const seen = new Set<string>();
+  items.forEach((it, i) => {
+    const id = String(it[key]).toUpperCase();
+    if (seen.has(id)) ctx.addIssue({ code: "custom", path: [list, i, key], message: "appears twice" });
+    seen.add(id);
+  });
+}
+
 const uuid = z.string().regex(UUID, "must be a UUID");
 const isoDate = z
   .string()
@@ -68,17 +84,8 @@ export const piecesRequestSchema = z
     deletedPieces: z.array(deletedPieceSchema).max(MAX_PIECES_PER_REQUEST).optional(),
   })
   .superRefine((r, ctx) => {
-    if (r.protocol !== 2) {
-      for (const k of ["cursor", "limit", "deletedPieces"] as const) {
-        if (r[k] !== undefined) ctx.addIssue({ code: "custom", path: [k], message: 'needs "protocol": 2' });
-      }
-    }
-    const seen = new Set<string>();
-    r.pieces.forEach((p, i) => {
-      const id = p.pieceId.toUpperCase();
-      if (seen.has(id)) ctx.addIssue({ code: "custom", path: ["pieces", i, "pieceId"], message: "appears twice" });
-      seen.add(id);
-    });
+    protocol2Only(r, ["cursor", "limit", "deletedPieces"], ctx);
+    uniqueIds(r.pieces, "pieces", "pieceId", ctx);
   });
 export type PiecesRequest = z.infer<typeof piecesRequestSchema>;
 
@@ -102,17 +109,8 @@ export const sessionsRequestSchema = z
     limit: z.number().int().min(1).max(MAX_PAGE_LIMIT).optional(),
   })
   .superRefine((r, ctx) => {
-    if (r.protocol !== 2) {
-      for (const k of ["cursor", "limit"] as const) {
-        if (r[k] !== undefined) ctx.addIssue({ code: "custom", path: [k], message: 'needs "protocol": 2' });
-      }
-    }
-    const seen = new Set<string>();
-    r.sessions.forEach((s, i) => {
-      const id = s.sessionId.toUpperCase();
-      if (seen.has(id)) ctx.addIssue({ code: "custom", path: ["sessions", i, "sessionId"], message: "appears twice" });
-      seen.add(id);
-    });
+    protocol2Only(r, ["cursor", "limit"], ctx);
+    uniqueIds(r.sessions, "sessions", "sessionId", ctx);
   });
 export type SessionsRequest = z.infer<typeof sessionsRequestSchema>;
 

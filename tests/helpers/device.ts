@@ -3,21 +3,12 @@
 // handlers directly, or the local HTTP server). Used by the sync and convergence
 // tests.
 import { randomUUID } from "node:crypto";
+import { CONTENT_FIELDS } from "../../functions/core/merge";
 
 export type Transport = (route: "/pieces" | "/sessions", body: unknown) => Promise<{ status: number; body: any }>;
 
-export const CONTENT_KEYS = [
-  "title",
-  "category",
-  "lyrics",
-  "language",
-  "englishTranslation",
-  "author",
-  "sourceUrl",
-  "notes",
-  "includeInPractice",
-  "isFavorite",
-] as const;
+/** The content fields the app overwrites from serverPieces: the contract's piece fields less ids, dates and flags. */
+export const CONTENT_KEYS = CONTENT_FIELDS;
 
 export interface LocalPiece {
   pieceId: string;
