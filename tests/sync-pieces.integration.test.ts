@@ -239,3 +239,23 @@ test("one structured log line per request, with counts and no payload", async ()
   expect(lines[0]).not.toMatch(/Secret title|distinctive lyric|109876/);
   expect(Buffer.byteLength(lines[0])).toBeLessThan(1024);
 });
+
+test("two devices moving from the old backend at once: an unedited copy never overwrites the other's", async () => {
+  const user = newUser();
+  const [d1, d2] = devices(user, 2);
+  const p = d1.createPiece({ title: "newer copy" });
+  d2.pieces.set(p.pieceId, { ...p, title: "older copy" });
+  for (const d of [d1, d2]) {
+    Object.assign(d.pieces.get(p.pieceId)!, { locallyModified: false, version: 3 });
+    d.lastSyncedAt = "2025-05-01T00:00:00Z";
+  }
+  // Both first syncs are planned before either has written anything.
+  const [r1, r2] = await Promise.all([d1.syncPieces(), d2.syncPieces()]);
+  expect([r1.status, r2.status]).toEqual([200, 200]);
+  const versions = [r1, r2].flatMap((r) => r.body.updatedPieces.map((x: any) => x.version));
+  expect(versions.every((v: number) => v === 3)).toBe(true);
+  const [fresh] = devices(user, 1);
+  await fresh.syncPieces();
+  expect(fresh.pieces.size).toBe(1);
+  expect(fresh.pieces.get(p.pieceId)!.version).toBe(3);
+});

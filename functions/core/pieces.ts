@@ -91,7 +91,10 @@ function pieceItem(pieceId: string, content: Content, meta: { createdAt: string;
 
 const laterOf = (a: string, b: string) => (Date.parse(a) >= Date.parse(b) ? a : b);
 
-type Op = { type: "edit"; p: PieceInput } | { type: "delete"; pieceId: string; version: number; deletedAt?: string };
+type Op =
+  /** adoptOnly: an unedited piece sent on first contact; it only fills a gap, never overwrites. */
+  | { type: "edit"; p: PieceInput; adoptOnly?: boolean }
+  | { type: "delete"; pieceId: string; version: number; deletedAt?: string };
 const opId = (o: Op) => (o.type === "edit" ? o.p.pieceId : o.pieceId);
 
 interface OpOutcome {
@@ -151,6 +154,7 @@ function decide(
     const item = pieceItem(id, content, { createdAt: p.createdAt, modifiedAt: p.modifiedAt, version: Math.max(1, p.version) });
     return { write: { table: "pieces", item }, outcome: () => ({ accepted: accept(item) }) };
   }
+  if (op.adoptOnly) return { outcome: () => ({}) };
   const sv = Number(s.version);
   const writeAs = (c: Content, modifiedAt: string, version: number) =>
     pieceItem(id, c, { createdAt: s.deleted ? p.createdAt : String(s.createdAt), modifiedAt, version }, s.deleted ? [] : s.history);
@@ -265,7 +269,10 @@ export async function syncPieces(
 
   const ops: Op[] = [];
   if (req.operation !== "download") {
-    for (const p of req.pieces) if (p.locallyModified || adopt) ops.push({ type: "edit", p });
+    for (const p of req.pieces) {
+      if (p.locallyModified) ops.push({ type: "edit", p });
+      else if (adopt) ops.push({ type: "edit", p, adoptOnly: true });
+    }
     for (const d of req.deletedPieces ?? []) ops.push({ type: "delete", ...d });
   }
   const outcomes: OpOutcome[] = [];
