@@ -5,21 +5,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import type { FunctionName } from "../lib/names";
+import { ROUTES } from "../lib/routes";
 
-export interface Route {
-  /** Path without the leading slash. */
-  path: string;
-  method: "POST";
-  fn: Exclude<FunctionName, "authorizer">;
-  /** Behind the authorizer; /auth/sync verifies its own token. */
-  authorized: boolean;
-}
-
-export const ROUTES: readonly Route[] = [
-  { path: "pieces", method: "POST", fn: "sync-pieces", authorized: true },
-  { path: "sessions", method: "POST", fn: "sync-sessions", authorized: true },
-  { path: "auth/sync", method: "POST", fn: "auth-sync", authorized: false },
-];
+export { ROUTES };
 
 export const STAGE_NAME = "prod";
 

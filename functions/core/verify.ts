@@ -20,6 +20,7 @@ import {
 } from "../../lib/google";
 import { UnauthorizedError } from "./errors";
 import { log } from "./log";
+import { AUTHORIZED_ROUTES } from "../../lib/routes";
 
 export interface TokenVerifierConfig {
   jwksUri: string;
@@ -178,10 +179,7 @@ export function verifierConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Tok
  * 300 s per token across routes, so the policy names every authorized route, not
  * only the one being called (and never `*`). /auth/sync has no authorizer.
  */
-export const AUTHORIZED_ROUTES: ReadonlyArray<{ method: string; path: string }> = [
-  { method: "POST", path: "pieces" },
-  { method: "POST", path: "sessions" },
-];
+export { AUTHORIZED_ROUTES };
 
 export interface AuthorizerContext {
   userId: string;
@@ -194,7 +192,7 @@ const METHOD_ARN = /^(arn:aws[a-z-]*:execute-api:[a-z0-9-]+:\d{12}:[A-Za-z0-9]+)
 export function allowPolicy(
   user: VerifiedUser,
   methodArn: string,
-  routes = AUTHORIZED_ROUTES,
+  routes: ReadonlyArray<{ method: string; path: string }> = AUTHORIZED_ROUTES,
 ): APIGatewayAuthorizerResult & { context: AuthorizerContext } {
   const m = METHOD_ARN.exec(methodArn ?? "");
   if (!m) throw new UnauthorizedError("bad_method_arn");
