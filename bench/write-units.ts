@@ -1,0 +1,95 @@
+// Write units of TransactWriteItems, computed by DynamoDB's published rules,
+// because DynamoDB Local's ConsumedCapacity for a multi-item transaction is not
+// per item (the same 99 items report what one does). Other writes keep the
+// figure DynamoDB Local reports, which matches these rules for PutItem and
+// BatchWriteItem.
+//
+// Rules (DynamoDB developer guide, "Read/write capacity mode" and "Managing
+// capacity with transactions"): a write costs one unit per started KB of the item;
+// inside a transaction, two. An item with the index key also writes its local
+// secondary index entry (projection ALL: the item plus 100 bytes of overhead), and
+// replacing an item whose index key changes costs a delete and a put there. Index
+// writes are doubled in a transaction too (the conservative reading).
+import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+
+const KB = 1024;
+const INDEX_OVERHEAD = 100;
+
+/** Size of an attribute value as DynamoDB counts it. */
+export function valueBytes(v: AttributeValue): number {
+  if (v.S !== undefined) return Buffer.byteLength(v.S, "utf8");
+  if (v.N !== undefined) return Math.ceil(v.N.replace(/^-|\.|e.*$/gi, "").replace(/^0+/, "").length / 2) + 1;
+  if (v.B !== undefined) return v.B.length;
+  if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
+  if (v.L !== undefined) return 3 + v.L.reduce((s, x) => s + 1 + valueBytes(x), 0);
+  if (v.M !== undefined) return 3 + itemBytes(v.M) + Object.keys(v.M).length;
+  if (v.SS !== undefined) return v.SS.reduce((s, x) => s + Buffer.byteLength(x, "utf8"), 0);
+  if (v.NS !== undefined) return v.NS.reduce((s, x) => s + valueBytes({ N: x }), 0);
+  return 0;
+}
+
+/** Item size: attribute names plus values. */
+export function itemBytes(item: Record<string, AttributeValue>): number {
+  return Object.entries(item).reduce((s, [k, v]) => s + Buffer.byteLength(k, "utf8") + valueBytes(v), 0);
+}
+
+const units = (bytes: number) => Math.max(1, Math.ceil(bytes / KB));
+
+/**
+ * Units of one TransactWriteItems request (marshalled input). A Put conditioned on
+ * the item's existing state (anything but attribute_not_exists) replaces an item,
+ * whose old index entry is taken to be the size of the new one.
+ */
+export function transactWriteUnits(input: { TransactItems?: any[] }, indexKey: string): number {
+  let total = 0;
+  for (const t of input.TransactItems ?? []) {
+    if (t.Put) {
+      const bytes = itemBytes(t.Put.Item);
+      total += 2 * units(bytes);
+      if (t.Put.Item[indexKey]) {
+        const replaces = !!t.Put.ConditionExpression && !/attribute_not_exists/.test(t.Put.ConditionExpression);
+        total += 2 * units(bytes + INDEX_OVERHEAD) * (replaces ? 2 : 1);
+      }
+    } else if (t.Update) {
+      total += 2; // the per-user counter: a few dozen bytes, no index key
+    } else if (t.Delete) {
+      total += 2;
+    } else if (t.ConditionCheck) {
+      total += 2;
+    }
+  }
+  return total;
+}
+
+export interface TransactMeter {
+  /** Units DynamoDB Local reported for transactions (to subtract). */
+  reported: number;
+  /** Units by the rules above. */
+  computed: number;
+  reset(): void;
+}
+
+/** Records, per client, both figures for every TransactWriteItems it sends. */
+export function meterTransactions(client: DynamoDBClient, indexKey: string): TransactMeter {
+  const m: TransactMeter = {
+    reported: 0,
+    computed: 0,
+    reset() {
+      m.reported = 0;
+      m.computed = 0;
+    },
+  };
+  client.middlewareStack.add(
+    (next, context) => async (args: any) => {
+      if (context.commandName !== "TransactWriteItemsCommand") return next(args);
+      const computed = transactWriteUnits(args.input, indexKey);
+      const out: any = await next(args);
+      const cc = out.output?.ConsumedCapacity;
+      m.reported += (Array.isArray(cc) ? cc : cc ? [cc] : []).reduce((s: number, c: any) => s + (c.CapacityUnits ?? 0), 0);
+      m.computed += computed;
+      return out;
+    },
+    { step: "build", name: "haumanaBenchTransactMeter" },
+  );
+  return m;
+}
