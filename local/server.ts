@@ -15,7 +15,7 @@ import { log } from "../functions/core/log";
 import { documentClient, piecesRoute, sessionsRoute } from "../functions/core/routes";
 import { Store } from "../functions/core/store";
 import { createAuthSyncHandler, MAX_AUTH_SYNC_BODY_BYTES } from "../functions/core/users";
-import { createAuthorizer, createTokenVerifier } from "../functions/core/verify";
+import { createAuthorizer, createTokenVerifier, TokenVerifierConfig } from "../functions/core/verify";
 import { MAX_BODY_BYTES } from "../lib/limits";
 import { resourceNames } from "../lib/names";
 import { createTableInput, PIECES_TABLE, SESSIONS_TABLE } from "../lib/tables";
@@ -40,6 +40,12 @@ export interface LocalServerOptions {
   tablePrefix?: string;
   /** Cognito for /auth/sync: "auto" starts moto_server when installed. */
   cognito?: "auto" | "off" | { endpoint: string; userPoolId: string };
+  /**
+   * Trust these keys, issuers and audiences instead of the local dev key (tests
+   * point it at their own JWKS server to run the attack matrix, JWKS outages
+   * included, through this server). Same verifier code either way.
+   */
+  verifier?: TokenVerifierConfig;
 }
 
 export interface LocalServer {
@@ -124,8 +130,9 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
   });
   const port = (server.address() as any).port as number;
   const url = `http://127.0.0.1:${port}`;
-  // The same verifier code as production, trusting only this server's local key.
-  const verifier = createTokenVerifier(localVerifierConfig(`${url}${JWKS_PATH}`));
+  // The same verifier code as production, trusting only this server's local key
+  // (or, in tests, the keys of the config they pass in).
+  const verifier = createTokenVerifier(opts.verifier ?? localVerifierConfig(`${url}${JWKS_PATH}`));
   const authorizer = createAuthorizer(verifier);
   const jwks = JSON.stringify(await localJwks());
 
