@@ -51,6 +51,9 @@ function medianOf(ms: Measured[]): Measured {
 async function main(): Promise<number> {
   const ddb = await startDynamoDBLocal({ startTimeoutMs: 60000 });
   progress(`DynamoDB Local (in memory) at ${ddb.endpoint}, pid ${ddb.pid}`);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => void ddb.stop().then(() => process.exit(130)));
+  }
   try {
     return await run(ddb);
   } finally {
