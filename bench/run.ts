@@ -248,6 +248,7 @@ async function run(ddb: DynamoDBLocal): Promise<number> {
   }
 
   // ---- a new device's initial sync of all 10,000 pieces ----
+  const initial: { p2?: { sizes: number[]; received: number }; v1?: { sizes: number[]; received: number } } = {};
   const n = local.length;
   const want = new Set(local.map((p) => p.pieceId));
   {
@@ -391,8 +392,6 @@ async function run(ddb: DynamoDBLocal): Promise<number> {
   ours.restoreLogs();
   return targets.every((t) => t.pass) ? 0 : 1;
 }
-
-const initial: { p2?: { sizes: number[]; received: number }; v1?: { sizes: number[]; received: number } } = {};
 
 /**
  * DynamoDB Local answers a whole Query in one page; DynamoDB stops a page at 1 MB
