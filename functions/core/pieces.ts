@@ -262,6 +262,8 @@ export async function syncPieces(
   opts: SyncOptions = {},
 ): Promise<{ response: PiecesResponse; stats: PiecesStats }> {
   const v2 = req.protocol === 2;
+  // A cursor this server did not issue is a 400 before anything is pushed, not after.
+  if (v2 && req.cursor) decodeCursor(req.cursor);
   const first = await store.getSyncState(userId);
   // A user this server has never seen (first sync, or moving from the old backend):
   // every piece the device holds is taken as a push, so nothing is left behind.

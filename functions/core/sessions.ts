@@ -84,6 +84,8 @@ export async function syncSessions(
   req: SessionsRequest,
   opts: SyncOptions = {},
 ): Promise<{ response: SessionsResponse; stats: SessionsStats }> {
+  // A cursor this server did not issue is a 400 before anything is pushed, not after.
+  if (req.protocol === 2 && req.cursor) decodeCursor(req.cursor);
   let written = 0;
   for (const group of groupForTransactions(req.sessions, (s) => escapedSize(s) + 200)) {
     written += await pushGroup(store, userId, group);

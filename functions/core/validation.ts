@@ -126,7 +126,8 @@ export function parseRequest<T>(schema: z.ZodType<T>, body: unknown): T {
     path: i.path.map(String).join(".") || "(body)",
     message: i.message,
   }));
-  const tooMany = r.error.issues.find((i) => i.code === "too_big" && i.path.length === 1);
+  // Too many pieces or sessions, not any top-level number too big (a "limit" of a million is invalid_request).
+  const tooMany = r.error.issues.find((i) => i.code === "too_big" && i.path.length === 1 && (i as { origin?: string }).origin === "array");
   if (tooMany) {
     throw new ValidationError("too_many_items", `${String(tooMany.path[0])}: ${tooMany.message}`, fields);
   }

@@ -1,0 +1,288 @@
+// Issue 5, hostile input, through the real route handlers on DynamoDB Local (and,
+// for what only a real HTTP server sees, the local server): malformed JSON, wrong
+// types, missing fields, oversize fields and bodies, ten thousand pieces, ids that
+// are not UUIDs, extension fields without protocol 2, bad cursors. Each gets a 4xx
+// with a clear error code and no internal detail, the tables are byte-for-byte the
+// same afterwards, and the same user's next valid request succeeds. Another user's
+// ids never reach the owner's data.
+import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { issueDevToken } from "../local/dev-auth";
+import { LocalServer, startLocalServer } from "../local/server";
+import { Device, DeviceClock } from "./helpers/device";
+import { localEndpoint } from "./helpers/dynamo";
+import { createHarness, Harness } from "./helpers/sync-harness";
+
+jest.setTimeout(120_000);
+
+let h: Harness;
+beforeAll(async () => (h = await createHarness("hostile")));
+afterAll(async () => h.done());
+
+/** Every item of both tables, in key order: the "was anything written" witness. */
+async function snapshot(tables: { piecesTable: string; sessionsTable: string }) {
+  const out: string[] = [];
+  for (const TableName of [tables.piecesTable, tables.sessionsTable]) {
+    let start: Record<string, any> | undefined;
+    do {
+      const r = await h.tables.doc.send(new ScanCommand({ TableName, ConsistentRead: true, ExclusiveStartKey: start }));
+      for (const it of r.Items ?? []) out.push(`${TableName} ${JSON.stringify(it, Object.keys(it).sort())}`);
+      start = r.LastEvaluatedKey;
+    } while (start);
+  }
+  return out.sort();
+}
+
+const T = "2025-06-18T12:00:00Z";
+const piece = (over: Record<string, unknown> = {}) => ({
+  pieceId: randomUUID().toUpperCase(),
+  userId: "whatever-the-device-thinks",
+  title: "Aloha ʻOe",
+  category: "mele",
+  lyrics: "Haʻaheo ka ua i nā pali",
+  includeInPractice: true,
+  isFavorite: false,
+  createdAt: T,
+  modifiedAt: T,
+  version: 1,
+  locallyModified: true,
+  ...over,
+});
+const session = (over: Record<string, unknown> = {}) => ({
+  sessionId: randomUUID().toUpperCase(),
+  pieceId: randomUUID().toUpperCase(),
+  startedAt: T,
+  createdAt: T,
+  ...over,
+});
+const sync = (pieces: unknown[], extra: Record<string, unknown> = {}) => ({ operation: "sync", pieces, ...extra });
+const without = (o: Record<string, unknown>, k: string) => {
+  const c = { ...o };
+  delete c[k];
+  return c;
+};
+const KB = 1024;
+const validCursor = Buffer.from("2025-06-18T12:00:00.000Z|000000000001").toString("base64url");
+
+type Case = [name: string, route: "/pieces" | "/sessions", body: () => unknown, status: number, code: string, field?: string];
+
+// Each case carries at least one valid piece or session beside the bad part where
+// it can, so "nothing written" also means "not even the valid part".
+const cases: Case[] = [
+  ["malformed JSON", "/pieces", () => '{"operation": "sync", "pieces": [', 400, "invalid_json"],
+  ["empty body", "/pieces", () => "", 400, "invalid_json"],
+  ["JSON that is not an object", "/pieces", () => "[1,2,3]", 400, "invalid_request"],
+  ["JSON null", "/sessions", () => "null", 400, "invalid_request"],
+  ["deeply nested JSON", "/pieces", () => "[".repeat(50_000) + "]".repeat(50_000), 400, "invalid_request"],
+  ["trailing garbage after the JSON", "/pieces", () => JSON.stringify(sync([piece()])) + "}", 400, "invalid_json"],
+  ["pieces is a string", "/pieces", () => sync("all" as any), 400, "invalid_request", "pieces"],
+  ["operation is a number", "/pieces", () => ({ operation: 1, pieces: [piece()] }), 400, "invalid_request", "operation"],
+  ["title is a number", "/pieces", () => sync([piece(), piece({ title: 5 })]), 400, "invalid_request", "pieces.1.title"],
+  ["version is a string", "/pieces", () => sync([piece(), piece({ version: "3" })]), 400, "invalid_request", "pieces.1.version"],
+  ["version is negative", "/pieces", () => sync([piece({ version: -1 })]), 400, "invalid_request", "pieces.0.version"],
+  ["version is fractional", "/pieces", () => sync([piece({ version: 1.5 })]), 400, "invalid_request", "pieces.0.version"],
+  ["version overflows to Infinity", "/pieces", () => JSON.stringify(sync([piece()])).replace('"version":1', '"version":1e400'), 400, "invalid_request", "pieces.0.version"],
+  ["a flag is the string true", "/pieces", () => sync([piece({ includeInPractice: "true" })]), 400, "invalid_request", "pieces.0.includeInPractice"],
+  ["an optional field is null", "/pieces", () => sync([piece({ notes: null })]), 400, "invalid_request", "pieces.0.notes"],
+  ["userId is an object", "/pieces", () => sync([piece({ userId: { $ne: null } })]), 400, "invalid_request", "pieces.0.userId"],
+  ["category not oli or mele", "/pieces", () => sync([piece({ category: "hula" })]), 400, "invalid_request", "pieces.0.category"],
+  ["language not an ISO 639 code", "/pieces", () => sync([piece({ language: "Hawaiian!" })]), 400, "invalid_request", "pieces.0.language"],
+  ["date not ISO-8601", "/pieces", () => sync([piece({ modifiedAt: "yesterday" })]), 400, "invalid_request", "pieces.0.modifiedAt"],
+  ["date that does not exist", "/pieces", () => sync([piece({ createdAt: "2025-13-45T25:61:00Z" })]), 400, "invalid_request", "pieces.0.createdAt"],
+  ["lastSyncedAt not a date", "/pieces", () => sync([piece()], { lastSyncedAt: "0 OR 1=1" }), 400, "invalid_request", "lastSyncedAt"],
+  ["no operation", "/pieces", () => ({ pieces: [piece()] }), 400, "invalid_request", "operation"],
+  ["no pieces", "/pieces", () => ({ operation: "sync" }), 400, "invalid_request", "pieces"],
+  ...(["title", "category", "lyrics", "createdAt", "modifiedAt", "version", "locallyModified", "isFavorite", "pieceId"] as const).map(
+    (k): Case => [`piece without ${k}`, "/pieces", () => sync([piece(), without(piece(), k)]), 400, "invalid_request", `pieces.1.${k}`],
+  ),
+  ["title of 501 characters", "/pieces", () => sync([piece(), piece({ title: "t".repeat(501) })]), 400, "invalid_request", "pieces.1.title"],
+  ["lyrics over 100 KB", "/pieces", () => sync([piece({ lyrics: "l".repeat(100 * KB + 1) })]), 400, "invalid_request", "pieces.0.lyrics"],
+  // 51,201 characters, 102,402 bytes: the limit is bytes.
+  ["lyrics over 100 KB in UTF-8 only", "/pieces", () => sync([piece({ lyrics: "ʻ".repeat(51_201) })]), 400, "invalid_request", "pieces.0.lyrics"],
+  ["englishTranslation over 100 KB", "/pieces", () => sync([piece({ englishTranslation: "e".repeat(100 * KB + 1) })]), 400, "invalid_request", "pieces.0.englishTranslation"],
+  ["notes over 100 KB", "/pieces", () => sync([piece({ notes: "n".repeat(100 * KB + 1) })]), 400, "invalid_request", "pieces.0.notes"],
+  ["author over 2,000 characters", "/pieces", () => sync([piece({ author: "a".repeat(2001) })]), 400, "invalid_request", "pieces.0.author"],
+  ["sourceUrl over 2,000 characters", "/pieces", () => sync([piece({ sourceUrl: "https://x/" + "u".repeat(2000) })]), 400, "invalid_request", "pieces.0.sourceUrl"],
+  ["body over 6 MB", "/pieces", () => JSON.stringify(sync([piece()], { pad: "x".repeat(6 * KB * KB) })), 413, "payload_too_large"],
+  ["ten thousand pieces", "/pieces", () => sync(Array.from({ length: 10_000 }, () => piece())), 400, "too_many_items", "pieces"],
+  ["5,001 sessions", "/sessions", () => ({ sessions: Array.from({ length: 5001 }, () => session()) }), 400, "too_many_items", "sessions"],
+  ["pieceId not a UUID", "/pieces", () => sync([piece(), piece({ pieceId: "not-a-uuid" })]), 400, "invalid_request", "pieces.1.pieceId"],
+  ["pieceId a path", "/pieces", () => sync([piece({ pieceId: "../../#sync" })]), 400, "invalid_request", "pieces.0.pieceId"],
+  ["pieceId the counter's key", "/pieces", () => sync([piece({ pieceId: "#sync" })]), 400, "invalid_request", "pieces.0.pieceId"],
+  ["pieceId empty", "/pieces", () => sync([piece({ pieceId: "" })]), 400, "invalid_request", "pieces.0.pieceId"],
+  ["the same pieceId twice", "/pieces", () => {
+    const p = piece();
+    return sync([p, { ...p, pieceId: p.pieceId.toLowerCase(), title: "twin" }]);
+  }, 400, "invalid_request", "pieces.1.pieceId"],
+  ["sessionId not a UUID", "/sessions", () => ({ sessions: [session(), session({ sessionId: "s-1" })] }), 400, "invalid_request", "sessions.1.sessionId"],
+  ["session pieceId not a UUID", "/sessions", () => ({ sessions: [session({ pieceId: "p" })] }), 400, "invalid_request", "sessions.0.pieceId"],
+  ["session without startedAt", "/sessions", () => ({ sessions: [session(), without(session(), "startedAt")] }), 400, "invalid_request", "sessions.1.startedAt"],
+  ["session endedAt not a date", "/sessions", () => ({ sessions: [session({ endedAt: "later" })] }), 400, "invalid_request", "sessions.0.endedAt"],
+  ["sessions missing", "/sessions", () => ({}), 400, "invalid_request", "sessions"],
+  ["the same sessionId twice", "/sessions", () => {
+    const s = session();
+    return { sessions: [s, { ...s, endedAt: T }] };
+  }, 400, "invalid_request", "sessions.1.sessionId"],
+  ["unknown operation", "/pieces", () => ({ operation: "delete", pieces: [piece()] }), 400, "invalid_request", "operation"],
+  ["operation with a trailing space", "/pieces", () => ({ operation: "sync ", pieces: [piece()] }), 400, "invalid_request", "operation"],
+  ["cursor without protocol 2", "/pieces", () => sync([piece()], { cursor: validCursor }), 400, "invalid_request", "cursor"],
+  ["limit without protocol 2", "/pieces", () => sync([piece()], { limit: 10 }), 400, "invalid_request", "limit"],
+  ["deletedPieces without protocol 2", "/pieces", () => sync([piece()], { deletedPieces: [{ pieceId: randomUUID(), version: 1 }] }), 400, "invalid_request", "deletedPieces"],
+  ["sessions cursor without protocol 2", "/sessions", () => ({ sessions: [session()], cursor: validCursor }), 400, "invalid_request", "cursor"],
+  ["protocol 3", "/pieces", () => sync([piece()], { protocol: 3 }), 400, "invalid_request", "protocol"],
+  ['protocol "2" as a string', "/pieces", () => sync([piece()], { protocol: "2" }), 400, "invalid_request", "protocol"],
+  ["limit 0", "/pieces", () => sync([piece()], { protocol: 2, limit: 0 }), 400, "invalid_request", "limit"],
+  // Regression: any top-level value too big was reported as too_many_items.
+  ["limit a million", "/sessions", () => ({ sessions: [session()], protocol: 2, limit: 1_000_000 }), 400, "invalid_request", "limit"],
+  ["cursor with characters no cursor has", "/pieces", () => sync([piece()], { protocol: 2, cursor: "';--" }), 400, "invalid_request", "cursor"],
+  ["cursor too long", "/pieces", () => sync([piece()], { protocol: 2, cursor: "A".repeat(201) }), 400, "invalid_request", "cursor"],
+  // Well-formed base64url, but not a cursor this server issued. Regression: the valid
+  // piece (or session) beside it used to be committed before the cursor was decoded.
+  ["cursor this server never issued", "/pieces", () => sync([piece()], { protocol: 2, cursor: Buffer.from("hello").toString("base64url") }), 400, "invalid_cursor", "cursor"],
+  ["sessions cursor this server never issued", "/sessions", () => ({ sessions: [session()], protocol: 2, cursor: "Zm9vfDE" }), 400, "invalid_cursor", "cursor"],
+];
+
+describe("hostile input through the handlers", () => {
+  const user = `hostile-${process.pid}`;
+  let dev: Device;
+  beforeAll(async () => {
+    // The user already has data, so "nothing written" covers changes as well as additions.
+    dev = new Device("phone", user, h.transport(user), new DeviceClock());
+    const p = dev.createPiece({ title: "already here" });
+    dev.recordSession(p.pieceId);
+    expect((await dev.syncPieces()).status).toBe(200);
+    expect((await dev.syncSessions()).status).toBe(200);
+  });
+
+  // Rows padded to six: jest takes a sixth parameter the row lacks as a done callback.
+  const rows = cases.map(([n, r, m, s, c, f]) => [n, r, m, s, c, f] as Case);
+  test.each(rows)("%s on %s: a 4xx with its code, nothing written, the next request succeeds", async (_name, route, make, status, code, field) => {
+    const before = await snapshot(h.tables);
+    const body = make();
+    const r = await h.call(route, user, typeof body === "string" ? body : JSON.stringify(body));
+    expect(r.status).toBe(status);
+    expect(r.body.error.code).toBe(code);
+    expect(typeof r.body.error.message).toBe("string");
+    expect(Object.keys(r.body)).toEqual(["error"]);
+    if (field) expect(r.body.error.fields.map((f: any) => f.path)).toContain(field);
+    expect(r.raw).not.toMatch(/\bat \S+ \(|Zod|TypeError|RangeError|SyntaxError|node_modules|\/work\//);
+    expect(r.raw.length).toBeLessThan(8 * KB);
+    expect(await snapshot(h.tables)).toEqual(before);
+
+    // The same user's next valid request goes through (and writes).
+    const q = dev.createPiece();
+    dev.recordSession(q.pieceId);
+    const ok = await dev.syncPieces();
+    expect(ok.status).toBe(200);
+    expect(ok.body.updatedPieces.map((x: any) => x.pieceId)).toContain(q.pieceId);
+    expect((await dev.syncSessions()).status).toBe(200);
+  });
+
+  test("the log line of a rejected request carries no payload", async () => {
+    h.logs.length = 0;
+    const secret = "kapu-secret-lyrics";
+    await h.call("/pieces", user, sync([piece({ lyrics: secret, title: 7 })]));
+    expect(h.logs).toHaveLength(1);
+    expect(JSON.parse(h.logs[0])).toMatchObject({ status: 400, errorCode: "invalid_request" });
+    expect(h.logs[0]).not.toContain(secret);
+  });
+});
+
+describe("another user's ids", () => {
+  test("user B pushing, deleting and sessioning A's ids never touches A's data", async () => {
+    const a = `owner-${process.pid}`;
+    const b = `intruder-${process.pid}`;
+    const alice = new Device("alice", a, h.transport(a));
+    const p = alice.createPiece({ title: "Alice's mele", notes: "hers" });
+    const s = alice.recordSession(p.pieceId);
+    await alice.syncPieces();
+    await alice.syncSessions();
+    const aliceItems = async () => (await snapshot(h.tables)).filter((l) => l.includes(`"userId":"${a}"`));
+    const before = await aliceItems();
+    expect(before.length).toBeGreaterThanOrEqual(3); // piece, session, counter
+
+    // Same pieceId, a higher version, locally modified, claiming to be Alice in the body.
+    const forged = { ...alice.pieces.get(p.pieceId)!, userId: a, title: "defaced", version: 99, locallyModified: true };
+    const r1 = await h.call("/pieces", b, sync([forged]));
+    expect(r1.status).toBe(200);
+    expect(r1.body.updatedPieces.map((x: any) => x.userId)).toEqual([b]);
+    // Protocol 2 delete of Alice's piece, and a session with Alice's id ending later.
+    const r2 = await h.call("/pieces", b, sync([], { protocol: 2, deletedPieces: [{ pieceId: p.pieceId, version: 1 }] }));
+    expect(r2.status).toBe(200);
+    const r3 = await h.call("/sessions", b, { sessions: [{ ...s, userId: a, endedAt: "2030-01-01T00:00:00Z" }] });
+    expect(r3.status).toBe(200);
+    // Alice's cursor in Bob's request pages Bob's data, not Alice's.
+    const ac = await h.call("/pieces", a, sync([], { protocol: 2 }));
+    const r4 = await h.call("/pieces", b, sync([], { protocol: 2, cursor: ac.body.cursor }));
+    expect(r4.status).toBe(200);
+    const r5 = await h.call("/sessions", b, { sessions: [] });
+    for (const body of [r1.body, r2.body, r4.body]) {
+      for (const x of [...body.serverPieces, ...(body.updatedPieces ?? [])]) expect(x.title).not.toBe("Alice's mele");
+    }
+    expect(r5.body.serverSessions.every((x: any) => x.userId === b)).toBe(true);
+
+    expect(await aliceItems()).toEqual(before);
+    const check = new Device("alice-2", a, h.transport(a));
+    await check.syncPieces();
+    await check.syncSessions();
+    expect(check.content(p.pieceId)).toMatchObject({ title: "Alice's mele", notes: "hers" });
+    expect(check.pieces.get(p.pieceId)!.version).toBe(1);
+    expect(check.sessions.get(s.sessionId)!.s.endedAt).toBe(s.endedAt);
+  });
+});
+
+describe("hostile input over HTTP (local server)", () => {
+  let server: LocalServer;
+  let stateDir: string;
+  let token: string;
+  const user = `hostile-http-${process.pid}`;
+  beforeAll(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "haumana-hostile-"));
+    process.env.HAUMANA_LOCAL_DIR = stateDir;
+    server = await startLocalServer({ dynamoEndpoint: localEndpoint(), tablePrefix: `hostile-${process.pid}`, cognito: "off" });
+    token = await issueDevToken({ sub: user });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  const post = async (route: string, body: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${server.url}${route}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...headers },
+      body,
+    });
+    const text = await res.text();
+    return { status: res.status, text, json: text ? JSON.parse(text) : undefined };
+  };
+
+  test.each<[string, string, () => string, number, string]>([
+    ["malformed JSON", "/pieces", () => "{nope", 400, "invalid_json"],
+    ["body over 6 MB", "/pieces", () => JSON.stringify(sync([piece()], { pad: "x".repeat(7 * KB * KB) })), 413, "payload_too_large"],
+    ["ten thousand pieces", "/pieces", () => JSON.stringify(sync(Array.from({ length: 10_000 }, () => piece()))), 400, "too_many_items"],
+    ["ids that are not UUIDs", "/sessions", () => JSON.stringify({ sessions: [session({ sessionId: "1 OR 1=1" })] }), 400, "invalid_request"],
+    ["a body that is not UTF-8 JSON", "/pieces", () => "\u0000\u0001\u0002", 400, "invalid_json"],
+  ])("%s on %s: %i %s, nothing written, next request succeeds", async (_name, route, make, status, code) => {
+    const before = await snapshot(server);
+    const r = await post(route, make());
+    expect(r.status).toBe(status);
+    expect(r.json.error.code).toBe(code);
+    expect(r.text).not.toMatch(/\bat \S+ \(|Zod|Error:|node_modules/);
+    expect(await snapshot(server)).toEqual(before);
+    const ok = await post("/pieces", JSON.stringify(sync([piece()])));
+    expect(ok.status).toBe(200);
+    expect(ok.json.updatedPieces).toHaveLength(1);
+  });
+
+  test("unknown routes and methods are 404 with a code, whoever asks", async () => {
+    for (const [method, route] of [["GET", "/pieces"], ["POST", "/admin"], ["DELETE", "/sessions"], ["POST", "/pieces/../admin"]]) {
+      const res = await fetch(`${server.url}${route}`, { method, headers: { Authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as any).error.code).toBe("not_found");
+    }
+  });
+});
