@@ -657,14 +657,17 @@ export class CaseRun {
 
   /**
    * Each acknowledged field value is still there, or was replaced under the
-   * documented rule. Replaced by a unique value: that value descends from it (made
-   * by a device that had seen it), or it won a conflict. Replaced by a non-unique
-   * value (a flag, the category, an emptied field): some push that reached the
-   * server carried it and either had seen the acknowledged version or won a
-   * conflict. Winning a conflict needs a push of that value with modifiedAt at
-   * least the acknowledged modifiedAt, whose value differs from its base
-   * (three-way merge), or whose base is MERGE_HISTORY_DEPTH versions behind the
-   * piece (last-writer-wins on the whole piece).
+   * documented rule by a value some push that reached the server carried:
+   * - a later edit: the final value descends from the acknowledged one (a chain of
+   *   unique values, each written by a device that held the one before), or the
+   *   pushing device's base version held the acknowledged value (or a descendant)
+   *   and the device changed it, or (flags, emptied fields, which are not unique)
+   *   the pushing device had seen the acknowledged version;
+   * - a won conflict: pushed with modifiedAt at least the acknowledged modifiedAt,
+   *   and either changed since its base (three-way merge, later edit wins) or from
+   *   a base MERGE_HISTORY_DEPTH versions behind the piece (last-writer-wins on the
+   *   whole piece).
+   * Anything else is a lost acknowledged edit.
    */
   private checkAcknowledged(server: Map<string, Record<string, any>>) {
     const fig = this.env.figures;
@@ -680,10 +683,19 @@ export class CaseRun {
           continue;
         }
         const carriers = this.pushes.filter((p) => p.pieceId === a.pieceId && same(p.content[f], zv));
+        const baseOf = (p: Push) => this.atVersion.get(`${p.pieceId}@${p.version}`);
+        const bothUnique = this.isUnique(av) && this.isUnique(zv);
         const laterEdit =
-          this.isUnique(av) && this.isUnique(zv)
-            ? this.descends(zv, av)
-            : carriers.some((p) => p.version >= a.version);
+          // a chain of edits from the acknowledged value to the final one
+          (bothUnique && this.descends(zv, av)) ||
+          carriers.some((p) => {
+            const b = baseOf(p)?.[f];
+            // the pushing device changed the field away from the acknowledged value
+            // (or one written after it) in the version it started from
+            if (baseOf(p) && (same(b, av) || (this.isUnique(b) && this.isUnique(av) && this.descends(b, av)))) return true;
+            // a flag or an emptied field, pushed by a device that had seen the acknowledged version
+            return !bothUnique && p.version >= a.version;
+          });
         if (laterEdit) {
           fig.replacedByLaterEdit++;
           continue;
