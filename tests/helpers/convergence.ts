@@ -657,17 +657,18 @@ export class CaseRun {
 
   /**
    * Each acknowledged field value is still there, or was replaced under the
-   * documented rule by a value some push that reached the server carried:
-   * - a later edit: the final value descends from the acknowledged one (a chain of
-   *   unique values, each written by a device that held the one before), or the
-   *   pushing device's base version held the acknowledged value (or a descendant)
-   *   and the device changed it, or (flags, emptied fields, which are not unique)
-   *   the pushing device had seen the acknowledged version;
-   * - a won conflict: pushed with modifiedAt at least the acknowledged modifiedAt,
-   *   and either changed since its base (three-way merge, later edit wins) or from
-   *   a base MERGE_HISTORY_DEPTH versions behind the piece (last-writer-wins on the
-   *   whole piece).
-   * Anything else is a lost acknowledged edit.
+   * documented rule by a value that some push reaching the server carried:
+   * - by a later edit: the final value descends from the acknowledged one (a chain
+   *   of unique values, each written by a device holding the one before), or a
+   *   push that started from the acknowledged version or a later one changed the
+   *   field to it;
+   * - by the conflict rule: a push that changed the field from a base already
+   *   holding the acknowledged value (three-way merge: only its side changed), or
+   *   one with modifiedAt at least the acknowledged modifiedAt that changed the
+   *   field (the later edit wins) or started from a base MERGE_HISTORY_DEPTH
+   *   versions behind the piece (last-writer-wins on the whole piece).
+   * Anything else is a lost acknowledged edit. A push that carried the value
+   * unchanged from an older base explains nothing: that is a blind overwrite.
    */
   private checkAcknowledged(server: Map<string, Record<string, any>>) {
     const fig = this.env.figures;
@@ -682,29 +683,30 @@ export class CaseRun {
           fig.kept++;
           continue;
         }
-        const carriers = this.pushes.filter((p) => p.pieceId === a.pieceId && same(p.content[f], zv));
-        const baseOf = (p: Push) => this.atVersion.get(`${p.pieceId}@${p.version}`);
-        const bothUnique = this.isUnique(av) && this.isUnique(zv);
-        const laterEdit =
-          // a chain of edits from the acknowledged value to the final one
-          (bothUnique && this.descends(zv, av)) ||
-          carriers.some((p) => {
-            const b = baseOf(p)?.[f];
-            // the pushing device changed the field away from the acknowledged value
-            // (or one written after it) in the version it started from
-            if (baseOf(p) && (same(b, av) || (this.isUnique(b) && this.isUnique(av) && this.descends(b, av)))) return true;
-            // a flag or an emptied field, pushed by a device that had seen the acknowledged version
-            return !bothUnique && p.version >= a.version;
+        // Pushes that reached the server carrying the final value, with the version
+        // each started from and whether it changed the field from that base.
+        const carriers = this.pushes
+          .filter((p) => p.pieceId === a.pieceId && same(p.content[f], zv))
+          .map((p) => {
+            const base = this.atVersion.get(`${p.pieceId}@${p.version}`);
+            return { p, base, changed: !base || !same(base[f], zv) };
           });
+        const laterEdit =
+          (this.isUnique(av) && this.isUnique(zv) && this.descends(zv, av)) ||
+          carriers.some((c) => c.base && c.changed && c.p.version >= a.version);
         if (laterEdit) {
           fig.replacedByLaterEdit++;
           continue;
         }
-        const won = carriers.some((p) => {
+        const heldAcknowledged = (v: unknown) => same(v, av) || (this.isUnique(v) && this.isUnique(av) && this.descends(v, av));
+        const won = carriers.some(({ p, base, changed }) => {
+          // Three-way: the device changed the field, and its base already held the
+          // acknowledged value, so only the device's side changed it.
+          if (base && changed && heldAcknowledged(base[f])) return true;
           if (Date.parse(p.modifiedAt) < Date.parse(a.modifiedAt)) return false;
-          if (finalVersion - p.version >= MERGE_HISTORY_DEPTH) return true;
-          const base = this.atVersion.get(`${p.pieceId}@${p.version}`);
-          return !base || !same(base[f], zv);
+          // Conflicting edits: the later modifiedAt wins the field; a base no longer
+          // kept means last-writer-wins on the whole piece.
+          return changed || finalVersion - p.version >= MERGE_HISTORY_DEPTH;
         });
         if (won) {
           fig.replacedByConflictRule++;
@@ -713,7 +715,7 @@ export class CaseRun {
         fail(
           `acknowledged ${f}=${JSON.stringify(av)} of ${a.pieceId}@${a.version} (by ${a.device}, modifiedAt ${a.modifiedAt}) ` +
             `was replaced by ${JSON.stringify(zv)} (final v${finalVersion}) with no later edit or winning conflict to explain it; ` +
-            `pushes carrying it: ${JSON.stringify(carriers.map((p) => ({ d: p.device, v: p.version, m: p.modifiedAt })))}`,
+            `pushes carrying it: ${JSON.stringify(carriers.map(({ p, changed }) => ({ d: p.device, v: p.version, m: p.modifiedAt, changed })))}`,
         );
       }
     }
