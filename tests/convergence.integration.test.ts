@@ -14,13 +14,13 @@ import { caseArb, Env, figuresLine, newFigures, runCase, STORE_MAX_ATTEMPTS } fr
 import { FaultyClient, withFaults } from "./helpers/faults";
 import { createHarness, Harness } from "./helpers/sync-harness";
 
-const RUNS = Number(process.env.CONVERGENCE_RUNS ?? 600);
+const RUNS = Number(process.env.CONVERGENCE_RUNS ?? 1200);
 jest.setTimeout(15 * 60 * 1000);
 
 let h: Harness;
 let faults: FaultyClient;
 const figures = newFigures();
-let ms = 0;
+let ms: number | undefined;
 beforeAll(async () => {
   h = await createHarness("conv", {
     doc: (doc) => (faults = withFaults(doc)).doc,

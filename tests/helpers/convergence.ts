@@ -205,16 +205,18 @@ export function newFigures(): Figures {
   };
 }
 
-export function figuresLine(label: string, f: Figures, ms: number): string {
+/** The suite's one-line summary; `ms` undefined means the property failed. */
+export function figuresLine(label: string, f: Figures, ms: number | undefined): string {
   const faults = Object.entries(f.faults)
     .map(([k, v]) => `${k} ${v}`)
     .join(", ");
   const total = Object.values(f.faults).reduce((a, b) => a + b, 0);
   return (
-    `${label}: ${f.cases} cases, ${f.steps} steps, ${f.requests} requests (${f.concurrentSyncs} concurrent syncs) in ${(ms / 1000).toFixed(1)} s; ` +
+    `${label}: ${ms === undefined ? "FAILED (see the counterexample) after " : ""}${f.cases} cases, ${f.steps} steps, ` +
+    `${f.requests} requests (${f.concurrentSyncs} concurrent syncs)${ms === undefined ? "" : ` in ${(ms / 1000).toFixed(1)} s`}; ` +
     `faults injected ${total} (${faults}); ${f.failedRequests} requests failed under faults; ` +
     `${f.acknowledgements} acknowledgements, ${f.checked} acknowledged field values checked: ${f.kept} kept, ` +
-    `${f.replacedByLaterEdit} replaced by a later edit, ${f.replacedByConflictRule} by the conflict rule, 0 lost; ` +
+    `${f.replacedByLaterEdit} replaced by a later edit, ${f.replacedByConflictRule} by the conflict rule, ${ms === undefined ? "not all accounted for" : "0 lost"}; ` +
     `${f.piecesCompared} pieces and ${f.sessionsCompared} sessions compared device-to-server`
   );
 }
