@@ -320,7 +320,11 @@ describe("authorizer handler: JWKS down or slow", () => {
       const elapsed = Date.now() - t0;
       expect(results.every((r) => r.status === "rejected" && (r.reason as Error).message === "Unauthorized")).toBe(true);
       expect(elapsed).toBeLessThan(5000);
-      for (const l of loaded.lines) expect(JSON.parse(l).reason).toBe("jwks_timeout");
+      // The lookup that hit the deadline logs a timeout; lookups that were waiting on
+      // the same torn-down fetch may log it as unavailable, depending on timing.
+      const reasons = loaded.lines.map((l) => JSON.parse(l).reason);
+      expect(reasons).toContain("jwks_timeout");
+      for (const r of reasons) expect(["jwks_timeout", "jwks_unavailable"]).toContain(r);
       assertNotLogged(loaded.lines, token);
 
       // The stalled fetch was torn down (a request in the same few ms would still

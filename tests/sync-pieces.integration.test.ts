@@ -41,7 +41,7 @@ test("a v1 answer has exactly the contract's keys and types", async () => {
   expect(piece.userId).toBe(user);
   expect(typeof piece.version).toBe("number");
   expect(piece.locallyModified).toBe(false);
-  for (const k of ["seq", "changeKey", "history", "changedAt", "deleted"]) expect(piece).not.toHaveProperty(k);
+  for (const k of ["seq", "changeKey", "history", "fieldVersions", "changedAt", "deleted"]) expect(piece).not.toHaveProperty(k);
 });
 
 test("the userId in the body never decides whose data is written or read", async () => {
@@ -258,4 +258,25 @@ test("two devices moving from the old backend at once: an unedited copy never ov
   await fresh.syncPieces();
   expect(fresh.pieces.size).toBe(1);
   expect(fresh.pieces.get(p.pieceId)!.version).toBe(3);
+});
+
+test("a field changed and changed back since a device's base still counts as changed in the merge", async () => {
+  const user = newUser();
+  const [a, b] = devices(user, 2);
+  const p = a.createPiece({ title: "ABA" });
+  await a.syncPieces();
+  await b.syncPieces();
+  b.edit(p.pieceId, { notes: "b's note, written first" }); // offline, based on version 1
+  a.edit(p.pieceId, { notes: "a's note" });
+  await a.syncPieces();
+  a.edit(p.pieceId, { notes: undefined }); // a clears it again: the latest word on notes
+  await a.syncPieces();
+  const rb = await b.syncPieces();
+  const winner = rb.body.serverPieces.find((x: any) => x.pieceId === p.pieceId);
+  expect(winner).toBeDefined();
+  expect(winner.notes).toBeUndefined();
+  await a.syncPieces();
+  await b.syncPieces();
+  expect(a.content(p.pieceId)).toEqual(b.content(p.pieceId));
+  expect(b.content(p.pieceId)!.notes).toBeUndefined();
 });

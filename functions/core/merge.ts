@@ -58,7 +58,12 @@ export function findBase(history: string[] | undefined, version: number): string
 }
 
 export function sameContent(a: Content, b: Content): boolean {
-  return CONTENT_FIELDS.every((f) => normalize(a[f]) === normalize(b[f]));
+  return CONTENT_FIELDS.every((f) => sameField(a[f], b[f]));
+}
+
+/** Absent, null and "" are the same value (the app omits empty optional keys). */
+export function sameField(a: unknown, b: unknown): boolean {
+  return normalize(a) === normalize(b);
 }
 
 function normalize(v: unknown): unknown {
@@ -98,7 +103,18 @@ function deviceWins(device: Side, server: Side, dv: unknown, sv: unknown): boole
   return hashValue(dv) > hashValue(sv);
 }
 
-export function merge(device: Side, server: Side, baseHashes: string | undefined): MergeResult {
+export interface MergeBase {
+  /** The version the device started from. */
+  baseVersion: number;
+  /**
+   * The version at which each field last changed on the server. With it, a field
+   * changed and changed back since the base still counts as changed (a hash
+   * comparison alone would take it as untouched).
+   */
+  serverFieldVersions?: Record<string, number>;
+}
+
+export function merge(device: Side, server: Side, baseHashes: string | undefined, since?: MergeBase): MergeResult {
   const out: Record<string, unknown> = {};
   const deviceLost: ContentField[] = [];
   const serverLost: ContentField[] = [];
@@ -116,7 +132,8 @@ export function merge(device: Side, server: Side, baseHashes: string | undefined
     const sv = server.content[f];
     const base = fieldHash(baseHashes, i);
     const dChanged = hashValue(dv) !== base;
-    const sChanged = hashValue(sv) !== base;
+    const fv = since?.serverFieldVersions;
+    const sChanged = fv ? (fv[f] ?? 0) > since!.baseVersion : hashValue(sv) !== base;
     let take: "d" | "s";
     if (dChanged && !sChanged) take = "d";
     else if (!dChanged) take = "s";

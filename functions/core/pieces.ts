@@ -5,7 +5,7 @@
 // Lambda, the local server, the tests and the bench run the same code.
 import { MERGE_HISTORY_DEPTH, RESPONSE_BUDGET_BYTES, TOMBSTONE_RETENTION_DAYS } from "../../lib/limits";
 import { TTL_ATTRIBUTE } from "../../lib/tables";
-import { Content, ContentField, findBase, historyEntry, merge, pickContent, sameContent } from "./merge";
+import { CONTENT_FIELDS, Content, ContentField, findBase, historyEntry, merge, pickContent, sameContent, sameField } from "./merge";
 import { CommitStamp, PlannedWrite, Store } from "./store";
 import {
   decodeCursor,
@@ -75,14 +75,29 @@ export function toWire(userId: string, item: Stored): WirePiece {
   } as WirePiece;
 }
 
-function pieceItem(pieceId: string, content: Content, meta: { createdAt: string; modifiedAt: string; version: number }, prevHistory: string[] = []): Stored {
+/**
+ * A piece item at `meta.version`. `prev` is the item it replaces: its history of
+ * field hashes carries on, and each field's version (the version at which it last
+ * changed) is kept or, for a field that changes now, set to this version.
+ */
+function pieceItem(
+  pieceId: string,
+  content: Content,
+  meta: { createdAt: string; modifiedAt: string; version: number },
+  prev?: Stored,
+): Stored {
+  const fieldVersions: Record<string, number> = { ...(prev?.fieldVersions ?? {}) };
+  if (prev) {
+    for (const f of CONTENT_FIELDS) if (!sameField(content[f], prev[f])) fieldVersions[f] = meta.version;
+  }
   return {
     pieceId,
     ...pickContent(content),
     createdAt: meta.createdAt,
     modifiedAt: meta.modifiedAt,
     version: meta.version,
-    history: [historyEntry(meta.version, content), ...prevHistory.filter((h) => !h.startsWith(`${meta.version}:`))].slice(
+    fieldVersions,
+    history: [historyEntry(meta.version, content), ...(prev?.history ?? []).filter((h: string) => !h.startsWith(`${meta.version}:`))].slice(
       0,
       MERGE_HISTORY_DEPTH,
     ),
@@ -157,7 +172,7 @@ function decide(
   if (op.adoptOnly) return { outcome: () => ({}) };
   const sv = Number(s.version);
   const writeAs = (c: Content, modifiedAt: string, version: number) =>
-    pieceItem(id, c, { createdAt: s.deleted ? p.createdAt : String(s.createdAt), modifiedAt, version }, s.deleted ? [] : s.history);
+    pieceItem(id, c, { createdAt: s.deleted ? p.createdAt : String(s.createdAt), modifiedAt, version }, s.deleted ? undefined : s);
 
   if (s.deleted) {
     // An edit beats a delete: the piece comes back with the device's content.
@@ -190,6 +205,7 @@ function decide(
     { content, modifiedAt: p.modifiedAt },
     { content: serverContent, modifiedAt: String(s.modifiedAt) },
     findBase(s.history, p.version),
+    { baseVersion: p.version, serverFieldVersions: s.fieldVersions },
   );
   const deviceKeptAll = sameContent(m.content, content);
   const conflictOf = (resolution: Conflict["resolution"]): Conflict => ({
