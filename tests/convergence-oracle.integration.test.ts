@@ -44,7 +44,7 @@ function plant(kind: Mutant, real: DynamoDBDocumentClient): DynamoDBDocumentClie
 test.each<[Mutant, RegExp]>([
   ["forget-history", /^acknowledged \w+=.* was replaced by/],
   ["skip-cursor-second", /is v\d+ .*, the server v\d+|lacks piece|holds \d+ pieces, the server/],
-  ["drop-write", /the server v\d+|two contents for|acknowledged/],
+  ["drop-write", /the server v\d+|two contents for|acknowledged|server pieces: missing/],
 ])("a server with the %s bug fails the property", async (kind, expected) => {
   let faults!: ReturnType<typeof withFaults>;
   const h = await createHarness(`mut-${kind}`, {
