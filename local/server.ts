@@ -17,6 +17,7 @@ import { Store } from "../functions/core/store";
 import { createAuthSyncHandler, MAX_AUTH_SYNC_BODY_BYTES } from "../functions/core/users";
 import { createAuthorizer, createTokenVerifier, TokenVerifierConfig } from "../functions/core/verify";
 import { MAX_BODY_BYTES } from "../lib/limits";
+import { Route, ROUTES } from "../lib/routes";
 import { resourceNames } from "../lib/names";
 import { createTableInput, PIECES_TABLE, SESSIONS_TABLE } from "../lib/tables";
 import { localJwks, localStateDir, localVerifierConfig } from "./dev-auth";
@@ -118,9 +119,10 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
     piecesTable: names.piecesTable,
     sessionsTable: names.sessionsTable,
   });
-  const routes: Record<string, (e: ProxyEvent) => Promise<APIGatewayProxyResult>> = {
-    "/pieces": piecesRoute(store),
-    "/sessions": sessionsRoute(store),
+  type Handler = (e: ProxyEvent) => Promise<APIGatewayProxyResult>;
+  const handlers: Partial<Record<Route["fn"], Handler>> = {
+    "sync-pieces": piecesRoute(store),
+    "sync-sessions": sessionsRoute(store),
   };
 
   const server = http.createServer();
@@ -133,10 +135,9 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
   // The same verifier code as production, trusting only this server's local key
   // (or, in tests, the keys of the config they pass in).
   const verifier = createTokenVerifier(opts.verifier ?? localVerifierConfig(`${url}${JWKS_PATH}`));
-  const authorizer = createAuthorizer(verifier);
+  const authorize = createAuthorizer(verifier);
   const jwks = JSON.stringify(await localJwks());
 
-  let authSync: ((e: ProxyEvent) => Promise<APIGatewayProxyResult>) | undefined;
   const cognitoOpt = opts.cognito ?? "auto";
   if (cognitoOpt !== "off" && (typeof cognitoOpt === "object" || motoAvailable())) {
     let endpoint: string;
@@ -153,7 +154,7 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
       userPoolId = pool.UserPool!.Id!;
     }
     const cognito = new CognitoIdentityProviderClient({ endpoint, region: "us-west-2", credentials: creds });
-    authSync = createAuthSyncHandler({ verifier, cognito, userPoolId }) as any;
+    handlers["auth-sync"] = createAuthSyncHandler({ verifier, cognito, userPoolId }) as Handler;
   }
 
   server.on("request", async (req, res) => {
@@ -164,50 +165,43 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
         return res.end(jwks);
       }
       if (req.method === "GET" && route === "/health") return send(res, json(200, { ok: true }));
-      if (req.method !== "POST" || !(route in routes || route === "/auth/sync")) {
+      const r = ROUTES.find((x) => x.method === req.method && `/${x.path}` === route);
+      if (!r) {
         return send(res, json(404, { error: { code: "not_found", message: `No route ${req.method} ${route}` } }));
       }
-      const limit = route === "/auth/sync" ? MAX_AUTH_SYNC_BODY_BYTES : MAX_BODY_BYTES;
+      const limit = r.fn === "auth-sync" ? MAX_AUTH_SYNC_BODY_BYTES : MAX_BODY_BYTES;
       const body = await readBody(req, limit);
       if (body === "too-large") {
         const e = new PayloadTooLargeError(`The request body is larger than ${Math.floor(limit / 1024)} KB.`);
         return send(res, json(413, e.toJSON()));
       }
       const requestId = Math.random().toString(36).slice(2);
-      if (route === "/auth/sync") {
-        if (!authSync) {
-          return send(
-            res,
-            json(501, {
-              error: {
-                code: "not_available_locally",
-                message: "POST /auth/sync needs Cognito; install moto (pip install 'moto[server]') and restart.",
-              },
-            }),
-          );
+      const handler = handlers[r.fn];
+      if (!handler) {
+        return send(
+          res,
+          json(501, {
+            error: {
+              code: "not_available_locally",
+              message: `${r.method} /${r.path} needs Cognito; install moto (pip install 'moto[server]') and restart.`,
+            },
+          }),
+        );
+      }
+      let authorizer: Record<string, unknown> | undefined;
+      if (r.authorized) {
+        const methodArn = `${LOCAL_API_ARN}/${r.method}/${r.path}`;
+        try {
+          const policy: any = await authorize({ type: "TOKEN", authorizationToken: String(req.headers.authorization ?? ""), methodArn });
+          const allowed: string[] = policy.policyDocument.Statement.flatMap((st: any) => st.Resource);
+          if (!allowed.includes(methodArn)) throw new Error("Unauthorized");
+          authorizer = policy.context;
+        } catch {
+          // What API Gateway answers when a TOKEN authorizer denies.
+          return send(res, json(401, { message: "Unauthorized" }));
         }
-        return send(res, await authSync({ body, isBase64Encoded: false, requestContext: { requestId } }));
       }
-      let context: Record<string, unknown>;
-      try {
-        const policy: any = await authorizer({
-          type: "TOKEN",
-          authorizationToken: String(req.headers.authorization ?? ""),
-          methodArn: `${LOCAL_API_ARN}/POST${route}`,
-        });
-        const allowed: string[] = policy.policyDocument.Statement.flatMap((s: any) => s.Resource);
-        if (!allowed.includes(`${LOCAL_API_ARN}/POST${route}`)) throw new Error("Unauthorized");
-        context = policy.context;
-      } catch {
-        // What API Gateway answers when a TOKEN authorizer denies.
-        return send(res, json(401, { message: "Unauthorized" }));
-      }
-      const result = await routes[route]({
-        body,
-        isBase64Encoded: false,
-        headers: {},
-        requestContext: { authorizer: context, requestId },
-      });
+      const result = await handler({ body, isBase64Encoded: false, headers: {}, requestContext: { authorizer, requestId } });
       send(res, result);
     } catch {
       log.error("local-server", { route, outcome: "error" });
