@@ -3,26 +3,18 @@
 // handlers directly, or the local HTTP server). Used by the sync and convergence
 // tests.
 import { randomUUID } from "node:crypto";
-import { CONTENT_FIELDS } from "../../functions/core/merge";
+import { CONTENT_FIELDS, type Content } from "../../functions/core/merge";
+import type { WireSession } from "../../functions/core/sessions";
 
 export type Transport = (route: "/pieces" | "/sessions", body: unknown) => Promise<{ status: number; body: any }>;
 
 /** The content fields the app overwrites from serverPieces: the contract's piece fields less ids, dates and flags. */
 export const CONTENT_KEYS = CONTENT_FIELDS;
 
-export interface LocalPiece {
+/** A piece as the app stores it: the contract's fields. */
+export interface LocalPiece extends Content {
   pieceId: string;
   userId: string;
-  title: string;
-  category: "oli" | "mele";
-  lyrics: string;
-  language?: string;
-  englishTranslation?: string;
-  author?: string;
-  sourceUrl?: string;
-  notes?: string;
-  includeInPractice: boolean;
-  isFavorite: boolean;
   createdAt: string;
   modifiedAt: string;
   lastSyncedAt?: string;
@@ -30,14 +22,8 @@ export interface LocalPiece {
   locallyModified: boolean;
 }
 
-export interface LocalSession {
-  sessionId: string;
-  userId: string;
-  pieceId: string;
-  startedAt: string;
-  endedAt?: string;
-  createdAt: string;
-}
+/** A session as the app stores it: the same shape the server answers. */
+export type LocalSession = WireSession;
 
 /** A clock in whole seconds, as the app sends dates. */
 export class DeviceClock {
