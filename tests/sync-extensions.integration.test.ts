@@ -136,3 +136,23 @@ test("an expired cursor asks the device to start over", async () => {
   expect(bad.status).toBe(400);
   expect(bad.body.error.code).toBe("invalid_cursor");
 });
+
+test("a piece both sent and deleted, or deleted twice, in one request is a 400 and nothing is written", async () => {
+  const user = newUser();
+  const a = new Device("a", user, h.transport(user));
+  const p = a.createPiece();
+  await a.syncPieces();
+  const piece = { ...a.pieces.get(p.pieceId)!, title: "edited", locallyModified: true };
+  for (const body of [
+    { operation: "sync", protocol: 2, pieces: [piece], deletedPieces: [{ pieceId: p.pieceId, version: 1 }] },
+    { operation: "sync", protocol: 2, pieces: [], deletedPieces: [{ pieceId: p.pieceId, version: 1 }, { pieceId: p.pieceId, version: 1 }] },
+  ]) {
+    const r = await h.call("/pieces", user, body);
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe("invalid_request");
+    expect(r.body.error.fields[0].path).toMatch(/^deletedPieces\.\d+\.pieceId$/);
+  }
+  const b = new Device("b", user, h.transport(user));
+  await b.syncPieces();
+  expect(b.pieces.get(p.pieceId)).toMatchObject({ version: 1, title: p.title });
+});

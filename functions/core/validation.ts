@@ -86,6 +86,14 @@ export const piecesRequestSchema = z
   .superRefine((r, ctx) => {
     protocol2Only(r, ["cursor", "limit", "deletedPieces"], ctx);
     uniqueIds(r.pieces, "pieces", "pieceId", ctx);
+    uniqueIds(r.deletedPieces ?? [], "deletedPieces", "pieceId", ctx);
+    // A piece is either sent or deleted in one request, never both.
+    const sent = new Set(r.pieces.map((p) => p.pieceId.toUpperCase()));
+    (r.deletedPieces ?? []).forEach((d, i) => {
+      if (sent.has(d.pieceId.toUpperCase())) {
+        ctx.addIssue({ code: "custom", path: ["deletedPieces", i, "pieceId"], message: "is also in pieces" });
+      }
+    });
   });
 export type PiecesRequest = z.infer<typeof piecesRequestSchema>;
 
