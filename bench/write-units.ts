@@ -7,10 +7,12 @@
 // Rules (DynamoDB developer guide, "Read/write capacity mode" and "Managing
 // capacity with transactions"): a write costs one unit per started KB of the item;
 // inside a transaction, two. An item with the index key also writes its local
-// secondary index entry (projection ALL: the item plus 100 bytes of overhead), and
+// secondary index entry (projection KEYS_ONLY, lib/tables.ts: the table's keys and
+// the index key, plus 100 bytes of overhead), and
 // replacing an item whose index key changes costs a delete and a put there. Index
 // writes are doubled in a transaction too (the conservative reading).
 import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { TABLES } from "../lib/tables";
 
 const KB = 1024;
 const INDEX_OVERHEAD = 100;
@@ -35,6 +37,13 @@ export function itemBytes(item: Record<string, AttributeValue>): number {
 
 const units = (bytes: number) => Math.max(1, Math.ceil(bytes / KB));
 
+/** Size of an item's entry in a keys-only index: the table's keys and the index key. */
+export function indexEntryBytes(item: Record<string, AttributeValue>, indexKey: string): number {
+  const keys = new Set<string>([indexKey]);
+  for (const t of TABLES) if (item[t.rangeKey]) [t.hashKey, t.rangeKey].forEach((k) => keys.add(k));
+  return itemBytes(Object.fromEntries(Object.entries(item).filter(([k]) => keys.has(k)))) + INDEX_OVERHEAD;
+}
+
 /**
  * Units of one TransactWriteItems request (marshalled input). A Put conditioned on
  * the item's existing state (anything but attribute_not_exists) replaces an item,
@@ -48,7 +57,7 @@ export function transactWriteUnits(input: { TransactItems?: any[] }, indexKey: s
       total += 2 * units(bytes);
       if (t.Put.Item[indexKey]) {
         const replaces = !!t.Put.ConditionExpression && !/attribute_not_exists/.test(t.Put.ConditionExpression);
-        total += 2 * units(bytes + INDEX_OVERHEAD) * (replaces ? 2 : 1);
+        total += 2 * units(indexEntryBytes(t.Put.Item, indexKey)) * (replaces ? 2 : 1);
       }
     } else if (t.Update) {
       total += 2; // the per-user counter: a few dozen bytes, no index key

@@ -33,7 +33,7 @@ export class Tables extends pulumi.ComponentResource {
         rangeKey: schema.rangeKey,
         attributes: attributeDefinitions(schema),
         localSecondaryIndexes: [
-          { name: schema.changeIndex.name, rangeKey: schema.changeIndex.rangeKey, projectionType: "ALL" },
+          { name: schema.changeIndex.name, rangeKey: schema.changeIndex.rangeKey, projectionType: schema.changeIndex.projection },
         ],
         ttl: { attributeName: schema.ttlAttribute, enabled: true },
         pointInTimeRecovery: { enabled: true },

@@ -324,6 +324,8 @@ export class Store {
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
       ConsistentRead: true,
+      // The index holds keys only; an LSI fetches the rest from the table.
+      Select: "ALL_ATTRIBUTES",
       ScanIndexForward: !opts.descending,
       Limit: opts.limit,
       ExclusiveStartKey: opts.exclusiveStartKey,

@@ -126,7 +126,7 @@ export function stackRules(stack: string) {
           hashKey: schema.hashKey,
           rangeKey: schema.rangeKey,
           attributes: attributeDefinitions(schema),
-          localSecondaryIndexes: [{ name: CHANGE_INDEX, rangeKey: schema.changeIndex.rangeKey, projectionType: "ALL" }],
+          localSecondaryIndexes: [{ name: CHANGE_INDEX, rangeKey: schema.changeIndex.rangeKey, projectionType: "KEYS_ONLY" }],
         });
         expect(t.inputs.globalSecondaryIndexes ?? []).toEqual([]);
         expect({ table: t.inputs.name, protect: t.protect }).toEqual({ table: t.inputs.name, protect: settings.protectData });
