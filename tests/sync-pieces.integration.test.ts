@@ -41,7 +41,7 @@ test("a v1 answer has exactly the contract's keys and types", async () => {
   expect(piece.userId).toBe(user);
   expect(typeof piece.version).toBe("number");
   expect(piece.locallyModified).toBe(false);
-  for (const k of ["seq", "changeKey", "history", "fieldVersions", "changedAt", "deleted"]) expect(piece).not.toHaveProperty(k);
+  for (const k of ["seq", "changeKey", "history", "fieldVersions", "fieldModifiedAt", "changedAt", "deleted"]) expect(piece).not.toHaveProperty(k);
 });
 
 test("the userId in the body never decides whose data is written or read", async () => {
@@ -279,4 +279,24 @@ test("a field changed and changed back since a device's base still counts as cha
   await b.syncPieces();
   expect(a.content(p.pieceId)).toEqual(b.content(p.pieceId));
   expect(b.content(p.pieceId)!.notes).toBeUndefined();
+});
+
+test("a field both devices changed goes to the later edit of that field, not of the whole piece", async () => {
+  const user = newUser();
+  const at = (iso: string) => new DeviceClock(Date.parse(iso));
+  const fast = new Device("fast", user, h.transport(user), at("2025-06-18T14:00:00Z"));
+  const normal = new Device("normal", user, h.transport(user), at("2025-06-18T12:00:00Z"));
+  const slow = new Device("slow", user, h.transport(user), at("2025-06-18T11:00:00Z"));
+  const p = fast.createPiece({ title: "t", notes: "original" });
+  for (const d of [fast, normal, slow]) await d.syncPieces();
+  fast.edit(p.pieceId, { notes: "fast's note" }); // 14:00, the latest edit of notes
+  await fast.syncPieces();
+  await slow.syncPieces();
+  slow.edit(p.pieceId, { title: "slow's title" }); // 11:00: the piece's modifiedAt goes back
+  await slow.syncPieces();
+  normal.edit(p.pieceId, { notes: undefined }); // 12:00, from version 1: older than fast's note
+  const r = await normal.syncPieces();
+  expect(r.body.serverPieces.find((x: any) => x.pieceId === p.pieceId)).toMatchObject({ notes: "fast's note", title: "slow's title" });
+  for (const d of [fast, normal, slow]) await d.syncPieces();
+  for (const d of [fast, normal, slow]) expect(d.content(p.pieceId)).toMatchObject({ notes: "fast's note", title: "slow's title" });
 });

@@ -96,9 +96,9 @@ export interface MergeResult {
  * the larger hash of the competing values, so the answer does not depend on which
  * side is the server.
  */
-function deviceWins(device: Side, server: Side, dv: unknown, sv: unknown): boolean {
+function deviceWins(device: Side, server: Side, dv: unknown, sv: unknown, serverTime = server.modifiedAt): boolean {
   const dt = Date.parse(device.modifiedAt);
-  const st = Date.parse(server.modifiedAt);
+  const st = Date.parse(serverTime);
   if (dt !== st) return dt > st;
   return hashValue(dv) > hashValue(sv);
 }
@@ -112,6 +112,12 @@ export interface MergeBase {
    * comparison alone would take it as untouched).
    */
   serverFieldVersions?: Record<string, number>;
+  /**
+   * The edit time of each field's last change on the server. A field both sides
+   * changed goes to the later edit of that field, not of the whole piece (whose
+   * modifiedAt another field's edit may have moved, even backwards on a slow clock).
+   */
+  serverFieldModifiedAt?: Record<string, string>;
 }
 
 export function merge(device: Side, server: Side, baseHashes: string | undefined, since?: MergeBase): MergeResult {
@@ -138,7 +144,7 @@ export function merge(device: Side, server: Side, baseHashes: string | undefined
     if (dChanged && !sChanged) take = "d";
     else if (!dChanged) take = "s";
     else if (normalize(dv) === normalize(sv)) take = "s";
-    else take = deviceWins(device, server, dv, sv) ? "d" : "s";
+    else take = deviceWins(device, server, dv, sv, since?.serverFieldModifiedAt?.[f]) ? "d" : "s";
     const v = take === "d" ? dv : sv;
     if (v !== undefined) out[f] = v;
     if (normalize(dv) !== normalize(sv)) {

@@ -77,18 +77,24 @@ export function toWire(userId: string, item: Stored): WirePiece {
 
 /**
  * A piece item at `meta.version`. `prev` is the item it replaces: its history of
- * field hashes carries on, and each field's version (the version at which it last
- * changed) is kept or, for a field that changes now, set to this version.
+ * field hashes carries on, and for each field it keeps the version and the edit
+ * time of the field's last change; a field that changes now gets this version and
+ * `meta.changedBy`, the edit time of the device whose value it takes.
  */
 function pieceItem(
   pieceId: string,
   content: Content,
-  meta: { createdAt: string; modifiedAt: string; version: number },
+  meta: { createdAt: string; modifiedAt: string; version: number; changedBy?: string },
   prev?: Stored,
 ): Stored {
   const fieldVersions: Record<string, number> = { ...(prev?.fieldVersions ?? {}) };
+  const fieldModifiedAt: Record<string, string> = { ...(prev?.fieldModifiedAt ?? {}) };
   if (prev) {
-    for (const f of CONTENT_FIELDS) if (!sameField(content[f], prev[f])) fieldVersions[f] = meta.version;
+    for (const f of CONTENT_FIELDS) {
+      if (sameField(content[f], prev[f])) continue;
+      fieldVersions[f] = meta.version;
+      fieldModifiedAt[f] = meta.changedBy ?? meta.modifiedAt;
+    }
   }
   return {
     pieceId,
@@ -97,6 +103,7 @@ function pieceItem(
     modifiedAt: meta.modifiedAt,
     version: meta.version,
     fieldVersions,
+    fieldModifiedAt,
     history: [historyEntry(meta.version, content), ...(prev?.history ?? []).filter((h: string) => !h.startsWith(`${meta.version}:`))].slice(
       0,
       MERGE_HISTORY_DEPTH,
@@ -171,8 +178,14 @@ function decide(
   }
   if (op.adoptOnly) return { outcome: () => ({}) };
   const sv = Number(s.version);
+  // Every field a write changes takes the device's value, so it takes the device's edit time.
   const writeAs = (c: Content, modifiedAt: string, version: number) =>
-    pieceItem(id, c, { createdAt: s.deleted ? p.createdAt : String(s.createdAt), modifiedAt, version }, s.deleted ? undefined : s);
+    pieceItem(
+      id,
+      c,
+      { createdAt: s.deleted ? p.createdAt : String(s.createdAt), modifiedAt, version, changedBy: p.modifiedAt },
+      s.deleted ? undefined : s,
+    );
 
   if (s.deleted) {
     // An edit beats a delete: the piece comes back with the device's content.
@@ -205,7 +218,7 @@ function decide(
     { content, modifiedAt: p.modifiedAt },
     { content: serverContent, modifiedAt: String(s.modifiedAt) },
     findBase(s.history, p.version),
-    { baseVersion: p.version, serverFieldVersions: s.fieldVersions },
+    { baseVersion: p.version, serverFieldVersions: s.fieldVersions, serverFieldModifiedAt: s.fieldModifiedAt },
   );
   const deviceKeptAll = sameContent(m.content, content);
   const conflictOf = (resolution: Conflict["resolution"]): Conflict => ({

@@ -14,7 +14,8 @@
 // - at the end, each acknowledged field value must still be there, or have been
 //   replaced by a value written by someone who had seen it (a descendant), or by a
 //   conflicting value the documented rule lets win: pushed with a modifiedAt at
-//   least the acknowledged one, and either changed since the pushing device's base
+//   least the edit time of the acknowledged value (when a push first changed the
+//   field to it), and either changed since the pushing device's base
 //   (three-way merge) or pushed from a base the server no longer keeps
 //   (MERGE_HISTORY_DEPTH versions back: last-writer-wins on the whole piece).
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
@@ -666,7 +667,7 @@ export class CaseRun {
    *   field to it;
    * - by the conflict rule: a push that changed the field from a base already
    *   holding the acknowledged value (three-way merge: only its side changed), or
-   *   one with modifiedAt at least the acknowledged modifiedAt that changed the
+   *   one with modifiedAt at least the acknowledged value's edit time that changed the
    *   field (the later edit wins) or started from a base MERGE_HISTORY_DEPTH
    *   versions behind the piece (last-writer-wins on the whole piece).
    * Anything else is a lost acknowledged edit. A push that carried the value
@@ -700,13 +701,22 @@ export class CaseRun {
           fig.replacedByLaterEdit++;
           continue;
         }
+        // When the acknowledged value was written: the server keeps each field's edit
+        // time, the modifiedAt of the push that changed the field to it. The earliest
+        // such push that reached the server (never later than the acknowledgement).
+        const writers = this.pushes.filter((q) => {
+          if (q.pieceId !== a.pieceId || !same(q.content[f], av)) return false;
+          const b = this.atVersion.get(`${q.pieceId}@${q.version}`);
+          return !b || !same(b[f], av);
+        });
+        const valueTime = Math.min(Date.parse(a.modifiedAt), ...writers.map((q) => Date.parse(q.modifiedAt)));
         const heldAcknowledged = (v: unknown) => same(v, av) || (this.isUnique(v) && this.isUnique(av) && this.descends(v, av));
         const won = carriers.some(({ p, base, changed }) => {
           // Three-way: the device changed the field, and its base already held the
           // acknowledged value, so only the device's side changed it.
           if (base && changed && heldAcknowledged(base[f])) return true;
-          if (Date.parse(p.modifiedAt) < Date.parse(a.modifiedAt)) return false;
-          // Conflicting edits: the later modifiedAt wins the field; a base no longer
+          if (Date.parse(p.modifiedAt) < valueTime) return false;
+          // Conflicting edits: the later edit of the field wins it; a base no longer
           // kept means last-writer-wins on the whole piece.
           return changed || finalVersion - p.version >= MERGE_HISTORY_DEPTH;
         });
