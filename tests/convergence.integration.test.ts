@@ -9,39 +9,15 @@
 //
 // This suite runs the steps one at a time (convergence-concurrent adds syncs of
 // all devices at the same moment). CONVERGENCE_RUNS overrides the number of cases.
-import fc from "fast-check";
-import { caseArb, Env, figuresLine, newFigures, runCase, STORE_MAX_ATTEMPTS } from "./helpers/convergence";
-import { FaultyClient, withFaults } from "./helpers/faults";
-import { createHarness, Harness } from "./helpers/sync-harness";
+import { defineConvergenceSuite } from "./helpers/convergence";
 
 const RUNS = Number(process.env.CONVERGENCE_RUNS ?? 1200);
 jest.setTimeout(15 * 60 * 1000);
 
-let h: Harness;
-let faults: FaultyClient;
-const figures = newFigures();
-let ms: number | undefined;
-beforeAll(async () => {
-  h = await createHarness("conv", {
-    doc: (doc) => (faults = withFaults(doc)).doc,
-    store: { sleep: async () => undefined, maxAttempts: STORE_MAX_ATTEMPTS },
-  });
-  h.logs.length = 0;
-});
-afterAll(async () => {
-  console.log(figuresLine("convergence (sequential)", figures, ms));
-  await h.done();
-});
-
-test(`${RUNS} generated cases converge with nothing acknowledged lost`, async () => {
-  const env: Env = { h, faults, figures, label: "seq" };
-  const t0 = Date.now();
-  await fc.assert(
-    fc.asyncProperty(caseArb({ minSteps: 5, maxSteps: 25, concurrent: 0 }), async (c) => {
-      h.logs.length = 0;
-      await runCase(env, c);
-    }),
-    { numRuns: RUNS },
-  );
-  ms = Date.now() - t0;
+defineConvergenceSuite({
+  name: "convergence (sequential)",
+  label: "conv",
+  runs: RUNS,
+  concurrent: 0,
+  title: `${RUNS} generated cases converge with nothing acknowledged lost`,
 });

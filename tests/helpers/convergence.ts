@@ -23,8 +23,8 @@ import fc from "fast-check";
 import { MERGE_HISTORY_DEPTH } from "../../lib/limits";
 import { SYNC_STATE_KEY } from "../../lib/tables";
 import { CONTENT_KEYS, Device, DeviceClock, LocalPiece, Transport } from "./device";
-import { FaultKind, FaultyClient } from "./faults";
-import { Harness } from "./sync-harness";
+import { FaultKind, FaultyClient, withFaults } from "./faults";
+import { createHarness, Harness } from "./sync-harness";
 
 // ---- steps ------------------------------------------------------------------
 
@@ -741,4 +741,39 @@ export async function runCase(env: Env, c: Case): Promise<void> {
   for (const s of c.steps) await run.step(s);
   await run.quiesce();
   await run.check();
+}
+
+/**
+ * One convergence suite: a harness on fresh tables with faults around the real
+ * client, `runs` generated cases, and the figures line printed at the end. The
+ * sequential and concurrent suites differ only in `concurrent` (how many steps
+ * may sync every device at once).
+ */
+export function defineConvergenceSuite(o: { name: string; label: string; runs: number; concurrent: number; title: string }) {
+  let h: Harness;
+  let faults: FaultyClient;
+  const figures = newFigures();
+  let ms: number | undefined;
+  beforeAll(async () => {
+    h = await createHarness(o.label, {
+      doc: (doc) => (faults = withFaults(doc)).doc,
+      store: { sleep: async () => undefined, maxAttempts: STORE_MAX_ATTEMPTS },
+    });
+  });
+  afterAll(async () => {
+    console.log(figuresLine(o.name, figures, ms));
+    await h.done();
+  });
+  test(o.title, async () => {
+    const env: Env = { h, faults, figures, label: o.label };
+    const t0 = Date.now();
+    await fc.assert(
+      fc.asyncProperty(caseArb({ minSteps: 5, maxSteps: 25, concurrent: o.concurrent }), async (c) => {
+        h.logs.length = 0;
+        await runCase(env, c);
+      }),
+      { numRuns: o.runs },
+    );
+    ms = Date.now() - t0;
+  });
 }
