@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 // The bench's arithmetic, checked by hand: the cost model (bench/cost.ts), the
 // write units it computes for transactions (bench/write-units.ts) and its ratios.
 import { costPerSync, costPerUserMonth, PRICES, SyncProfile, USAGE } from "../bench/cost";
@@ -27,15 +29,16 @@ test("a user-month: 29 quiet syncs and 1 that pushes edits, every day for 30 day
   expect(m.apiGateway).toBeCloseTo(900 * 3.5e-6, 12);
 });
 
-test("prices are the published ones the README quotes", () => {
-  expect(PRICES).toEqual({
-    apiGatewayRestPerMillionRequests: 3.5,
-    lambdaArmPerGbSecond: 0.0000133334,
-    lambdaPerMillionRequests: 0.2,
-    dynamoDbPerMillionReadRequestUnits: 0.125,
-    dynamoDbPerMillionWriteRequestUnits: 0.625,
-    cloudWatchLogsIngestionPerGb: 0.5,
-  });
+test("the bench's prices are the ones the README's cost table quotes", () => {
+  const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+  const money = (n: number, digits = 2) => `$${n.toFixed(Math.max(digits, (String(n).split(".")[1] ?? "").length))}`;
+  expect(readme).toContain(`${money(PRICES.apiGatewayRestPerMillionRequests)} per million requests`);
+  expect(readme).toContain(`${money(PRICES.lambdaArmPerGbSecond)} per GB-s + ${money(PRICES.lambdaPerMillionRequests)} per million requests`);
+  expect(readme).toContain(
+    `${money(PRICES.dynamoDbPerMillionWriteRequestUnits)} per million WRU, ${money(PRICES.dynamoDbPerMillionReadRequestUnits)} per million RRU`,
+  );
+  expect(readme).toContain(`${money(PRICES.cloudWatchLogsIngestionPerGb)} per GB ingested`);
+});
 });
 
 test("item size and transactional write units follow DynamoDB's rules", () => {
