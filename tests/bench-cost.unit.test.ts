@@ -39,7 +39,6 @@ test("the bench's prices are the ones the README's cost table quotes", () => {
   );
   expect(readme).toContain(`${money(PRICES.cloudWatchLogsIngestionPerGb)} per GB ingested`);
 });
-});
 
 test("item size and transactional write units follow DynamoDB's rules", () => {
   // names + values: "userId"(6)+"u"(1), "n"(1)+N "12"(2), "ok"(2)+BOOL(1), "l"(1)+L[S "ab"] (3+1+2)
