@@ -12,28 +12,13 @@
 // replacing an item whose index key changes costs a delete and a put there. Index
 // writes are doubled in a transaction too (the conservative reading).
 import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { itemBytes } from "../lib/item-size";
 import { TABLES } from "../lib/tables";
+
+export { itemBytes, valueBytes } from "../lib/item-size";
 
 const KB = 1024;
 const INDEX_OVERHEAD = 100;
-
-/** Size of an attribute value as DynamoDB counts it. */
-export function valueBytes(v: AttributeValue): number {
-  if (v.S !== undefined) return Buffer.byteLength(v.S, "utf8");
-  if (v.N !== undefined) return Math.ceil(v.N.replace(/^-|\.|e.*$/gi, "").replace(/^0+/, "").length / 2) + 1;
-  if (v.B !== undefined) return v.B.length;
-  if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
-  if (v.L !== undefined) return 3 + v.L.reduce((s, x) => s + 1 + valueBytes(x), 0);
-  if (v.M !== undefined) return 3 + itemBytes(v.M) + Object.keys(v.M).length;
-  if (v.SS !== undefined) return v.SS.reduce((s, x) => s + Buffer.byteLength(x, "utf8"), 0);
-  if (v.NS !== undefined) return v.NS.reduce((s, x) => s + valueBytes({ N: x }), 0);
-  return 0;
-}
-
-/** Item size: attribute names plus values. */
-export function itemBytes(item: Record<string, AttributeValue>): number {
-  return Object.entries(item).reduce((s, [k, v]) => s + Buffer.byteLength(k, "utf8") + valueBytes(v), 0);
-}
 
 const units = (bytes: number) => Math.max(1, Math.ceil(bytes / KB));
 

@@ -32,9 +32,7 @@ export class Tables extends pulumi.ComponentResource {
         hashKey: schema.hashKey,
         rangeKey: schema.rangeKey,
         attributes: attributeDefinitions(schema),
-        localSecondaryIndexes: [
-          { name: schema.changeIndex.name, rangeKey: schema.changeIndex.rangeKey, projectionType: schema.changeIndex.projection },
-        ],
+        localSecondaryIndexes: schema.indexes.map((i) => ({ name: i.name, rangeKey: i.rangeKey, projectionType: i.projection })),
         ttl: { attributeName: schema.ttlAttribute, enabled: true },
         pointInTimeRecovery: { enabled: true },
         // KMS with the AWS-managed key (aws/dynamodb): no key fee, and CloudTrail

@@ -5,14 +5,32 @@ const MB = 1024 * KB;
 
 /** Largest request body accepted (Lambda's synchronous payload limit is 6 MB). */
 export const MAX_BODY_BYTES = 6 * MB;
-/** Pieces one /pieces request may carry (a v1 device sends its whole repertoire). */
-export const MAX_PIECES_PER_REQUEST = 5000;
-/** Sessions one /sessions request may carry. */
-export const MAX_SESSIONS_PER_REQUEST = 5000;
-export const MAX_TITLE_CHARS = 500;
-/** lyrics, englishTranslation and notes: UTF-8 bytes each. */
-export const MAX_TEXT_BYTES = 100 * KB;
-export const MAX_SHORT_TEXT_CHARS = 2000;
+/**
+ * Pieces one /pieces request may carry. The shipped app sends its whole repertoire
+ * on every sync, so this is above anything 6 MB of the app's pieces can hold
+ * (the smallest piece it sends is about 330 bytes): the body limit decides.
+ */
+export const MAX_PIECES_PER_REQUEST = 20000;
+/** Sessions one /sessions request may carry (same reasoning: the body limit decides). */
+export const MAX_SESSIONS_PER_REQUEST = 20000;
+/**
+ * Pushed pieces (edits, adoptions, deletes) one request writes. The rest are left
+ * unacknowledged and go through at the next sync, so one huge backlog cannot run
+ * a request past API Gateway's 29 s.
+ */
+export const MAX_PUSHES_PER_REQUEST = 2000;
+/** Sessions one request writes; the rest are left for the next sync. */
+export const MAX_SESSION_WRITES_PER_REQUEST = 2000;
+/** DynamoDB's item size limit. */
+export const MAX_ITEM_BYTES = 400 * KB;
+/**
+ * A piece is stored only if its item fits this, which leaves room under
+ * MAX_ITEM_BYTES for the sync metadata a later write adds (field history, keys).
+ * It is the only limit on a piece's content: the app's editor has none.
+ */
+export const MAX_PIECE_ITEM_BYTES = MAX_ITEM_BYTES - 8 * KB;
+/** `language` is a code from the app's picker ("haw", "eng"). */
+export const MAX_LANGUAGE_CHARS = 35;
 /**
  * Budget for a response as Lambda returns it: the body is a JSON string inside the
  * proxy-result JSON, so it is measured escaped. Lambda's limit is 6 MB.
@@ -23,9 +41,26 @@ export const DEFAULT_PAGE_LIMIT = 500;
 export const MAX_PAGE_LIMIT = 2000;
 /** Tombstones of deleted pieces are kept this long, then DynamoDB's TTL removes them. */
 export const TOMBSTONE_RETENTION_DAYS = 90;
-/** Per-piece field-hash history kept for three-way merges. */
-export const MERGE_HISTORY_DEPTH = 10;
+/** Per field, how many of its past values (version and hash) a piece keeps for merges. */
+export const FIELD_HISTORY_DEPTH = 10;
+/**
+ * Server versions are multiples of this. The app adds 1 to its local version at
+ * every practice start and favourite toggle, so a pushed version is "the last
+ * server version it took + any number of local bumps"; rounding it down to a
+ * multiple of the step recovers that server version (the device's base) as long
+ * as a device bumps one piece fewer than a million times between two syncs.
+ */
+export const VERSION_STEP = 2 ** 20;
+/** Largest version a request may carry: integers the app (Swift Int) and JSON (doubles) both hold exactly. */
+export const MAX_VERSION = Number.MAX_SAFE_INTEGER;
+/** Largest version the server issues (2^33 server versions of one piece). */
+export const MAX_ISSUED_VERSION = 2 ** 53 - VERSION_STEP;
 /** Items in one TransactWriteItems (AWS allows 100; one slot is the user's counter). */
 export const MAX_ITEMS_PER_TRANSACTION = 99;
-/** Escaped JSON size of one transaction's items; keeps a v1 page able to hold one. */
+/**
+ * Bytes of the items one transaction writes, as DynamoDB sizes them. DynamoDB
+ * allows 4 MB; half of it leaves room for the request's own overhead.
+ */
 export const MAX_TRANSACTION_BYTES = 2 * MB;
+/** Buckets of the per-user repertoire digest (lib/tables.ts, functions/core/digest.ts). */
+export const DIGEST_BUCKETS = 256;

@@ -1,15 +1,18 @@
-// Issue 5, hostile input, through the real route handlers on DynamoDB Local (and,
-// for what only a real HTTP server sees, the local server): malformed JSON, wrong
-// types, missing fields, oversize fields and bodies, ten thousand pieces, ids that
-// are not UUIDs, extension fields without protocol 2, bad cursors. Each gets a 4xx
-// with a clear error code and no internal detail, the tables are byte-for-byte the
-// same afterwards, and the same user's next valid request succeeds. Another user's
-// ids never reach the owner's data.
+// Hostile input, through the real route handlers on DynamoDB Local (and, for what
+// only a real HTTP server sees, the local server). A request wrong as a whole
+// (malformed JSON, wrong shapes, oversize bodies, too many entries, extension fields
+// without protocol 2, bad cursors) gets a 4xx with a clear error code and no internal
+// detail, the tables are byte-for-byte the same afterwards, and the same user's next
+// valid request succeeds. A request with one bad piece or session (wrong types,
+// missing fields, ids that are not UUIDs, duplicates, invalid Unicode, too large for
+// an item) syncs, and that entry alone is refused. Another user's ids never reach the
+// owner's data.
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { MAX_ISSUED_VERSION, MAX_PIECE_ITEM_BYTES, MAX_PIECES_PER_REQUEST, MAX_SESSIONS_PER_REQUEST, VERSION_STEP } from "../lib/limits";
 import { issueDevToken } from "../local/dev-auth";
 import { LocalServer, startLocalServer } from "../local/server";
 import { Device, DeviceClock } from "./helpers/device";
@@ -66,11 +69,17 @@ const without = (o: Record<string, unknown>, k: string) => {
 };
 const KB = 1024;
 const validCursor = Buffer.from("2025-06-18T12:00:00.000Z|000000000001").toString("base64url");
+/** A cursor in this server's form for `user`, pointing at `at`: well formed, but never issued. */
+const forgedCursor = (at: string, user = `hostile-${process.pid}`) =>
+  Buffer.from(`${at}|000000000001|${createHash("sha256").update(user).digest("base64url").slice(0, 12)}`).toString("base64url");
+/** The smallest piece the schema takes, for counting limits. */
+const tiny = () => ({ pieceId: randomUUID(), title: "t", category: "oli", lyrics: "l", includeInPractice: true, isFavorite: false, createdAt: T, modifiedAt: T, version: 1, locallyModified: false });
 
 type Case = [name: string, route: "/pieces" | "/sessions", body: () => unknown, status: number, code: string, field?: string];
 
-// Each case carries at least one valid piece or session beside the bad part where
-// it can, so "nothing written" also means "not even the valid part".
+// Wrong as a whole: a 400 (413) and nothing written. Each carries at least one valid
+// piece or session beside the bad part where it can, so "nothing written" also means
+// "not even the valid part".
 const cases: Case[] = [
   ["malformed JSON", "/pieces", () => '{"operation": "sync", "pieces": [', 400, "invalid_json"],
   ["empty body", "/pieces", () => "", 400, "invalid_json"],
@@ -80,57 +89,24 @@ const cases: Case[] = [
   ["trailing garbage after the JSON", "/pieces", () => JSON.stringify(sync([piece()])) + "}", 400, "invalid_json"],
   ["pieces is a string", "/pieces", () => sync("all" as any), 400, "invalid_request", "pieces"],
   ["operation is a number", "/pieces", () => ({ operation: 1, pieces: [piece()] }), 400, "invalid_request", "operation"],
-  ["title is a number", "/pieces", () => sync([piece(), piece({ title: 5 })]), 400, "invalid_request", "pieces.1.title"],
-  ["version is a string", "/pieces", () => sync([piece(), piece({ version: "3" })]), 400, "invalid_request", "pieces.1.version"],
-  ["version is negative", "/pieces", () => sync([piece({ version: -1 })]), 400, "invalid_request", "pieces.0.version"],
-  ["version is fractional", "/pieces", () => sync([piece({ version: 1.5 })]), 400, "invalid_request", "pieces.0.version"],
-  ["version overflows to Infinity", "/pieces", () => JSON.stringify(sync([piece()])).replace('"version":1', '"version":1e400'), 400, "invalid_request", "pieces.0.version"],
-  ["a flag is the string true", "/pieces", () => sync([piece({ includeInPractice: "true" })]), 400, "invalid_request", "pieces.0.includeInPractice"],
-  ["an optional field is null", "/pieces", () => sync([piece({ notes: null })]), 400, "invalid_request", "pieces.0.notes"],
-  ["userId is an object", "/pieces", () => sync([piece({ userId: { $ne: null } })]), 400, "invalid_request", "pieces.0.userId"],
-  ["category not oli or mele", "/pieces", () => sync([piece({ category: "hula" })]), 400, "invalid_request", "pieces.0.category"],
-  ["language not an ISO 639 code", "/pieces", () => sync([piece({ language: "Hawaiian!" })]), 400, "invalid_request", "pieces.0.language"],
-  ["date not ISO-8601", "/pieces", () => sync([piece({ modifiedAt: "yesterday" })]), 400, "invalid_request", "pieces.0.modifiedAt"],
-  ["date that does not exist", "/pieces", () => sync([piece({ createdAt: "2025-13-45T25:61:00Z" })]), 400, "invalid_request", "pieces.0.createdAt"],
   ["lastSyncedAt not a date", "/pieces", () => sync([piece()], { lastSyncedAt: "0 OR 1=1" }), 400, "invalid_request", "lastSyncedAt"],
   ["no operation", "/pieces", () => ({ pieces: [piece()] }), 400, "invalid_request", "operation"],
   ["no pieces", "/pieces", () => ({ operation: "sync" }), 400, "invalid_request", "pieces"],
-  ...(["title", "category", "lyrics", "createdAt", "modifiedAt", "version", "locallyModified", "isFavorite", "pieceId"] as const).map(
-    (k): Case => [`piece without ${k}`, "/pieces", () => sync([piece(), without(piece(), k)]), 400, "invalid_request", `pieces.1.${k}`],
-  ),
-  ["title of 501 characters", "/pieces", () => sync([piece(), piece({ title: "t".repeat(501) })]), 400, "invalid_request", "pieces.1.title"],
-  ["lyrics over 100 KB", "/pieces", () => sync([piece({ lyrics: "l".repeat(100 * KB + 1) })]), 400, "invalid_request", "pieces.0.lyrics"],
-  // 51,201 characters, 102,402 bytes: the limit is bytes.
-  ["lyrics over 100 KB in UTF-8 only", "/pieces", () => sync([piece({ lyrics: "ʻ".repeat(51_201) })]), 400, "invalid_request", "pieces.0.lyrics"],
-  ["englishTranslation over 100 KB", "/pieces", () => sync([piece({ englishTranslation: "e".repeat(100 * KB + 1) })]), 400, "invalid_request", "pieces.0.englishTranslation"],
-  ["notes over 100 KB", "/pieces", () => sync([piece({ notes: "n".repeat(100 * KB + 1) })]), 400, "invalid_request", "pieces.0.notes"],
-  ["author over 2,000 characters", "/pieces", () => sync([piece({ author: "a".repeat(2001) })]), 400, "invalid_request", "pieces.0.author"],
-  ["sourceUrl over 2,000 characters", "/pieces", () => sync([piece({ sourceUrl: "https://x/" + "u".repeat(2000) })]), 400, "invalid_request", "pieces.0.sourceUrl"],
   ["body over 6 MB", "/pieces", () => JSON.stringify(sync([piece()], { pad: "x".repeat(6 * KB * KB) })), 413, "payload_too_large"],
-  ["ten thousand pieces", "/pieces", () => sync(Array.from({ length: 10_000 }, () => piece())), 400, "too_many_items", "pieces"],
-  ["5,001 sessions", "/sessions", () => ({ sessions: Array.from({ length: 5001 }, () => session()) }), 400, "too_many_items", "sessions"],
-  ["pieceId not a UUID", "/pieces", () => sync([piece(), piece({ pieceId: "not-a-uuid" })]), 400, "invalid_request", "pieces.1.pieceId"],
-  ["pieceId a path", "/pieces", () => sync([piece({ pieceId: "../../#sync" })]), 400, "invalid_request", "pieces.0.pieceId"],
-  ["pieceId the counter's key", "/pieces", () => sync([piece({ pieceId: "#sync" })]), 400, "invalid_request", "pieces.0.pieceId"],
-  ["pieceId empty", "/pieces", () => sync([piece({ pieceId: "" })]), 400, "invalid_request", "pieces.0.pieceId"],
-  ["the same pieceId twice", "/pieces", () => {
-    const p = piece();
-    return sync([p, { ...p, pieceId: p.pieceId.toLowerCase(), title: "twin" }]);
-  }, 400, "invalid_request", "pieces.1.pieceId"],
-  ["sessionId not a UUID", "/sessions", () => ({ sessions: [session(), session({ sessionId: "s-1" })] }), 400, "invalid_request", "sessions.1.sessionId"],
-  ["session pieceId not a UUID", "/sessions", () => ({ sessions: [session({ pieceId: "p" })] }), 400, "invalid_request", "sessions.0.pieceId"],
-  ["session without startedAt", "/sessions", () => ({ sessions: [session(), without(session(), "startedAt")] }), 400, "invalid_request", "sessions.1.startedAt"],
-  ["session endedAt not a date", "/sessions", () => ({ sessions: [session({ endedAt: "later" })] }), 400, "invalid_request", "sessions.0.endedAt"],
+  // More entries than 6 MB of the app's pieces can hold: the limits are there for hostile clients.
+  ["20,001 pieces", "/pieces", () => sync(Array.from({ length: MAX_PIECES_PER_REQUEST + 1 }, () => tiny())), 400, "too_many_items", "pieces"],
+  ["20,001 sessions", "/sessions", () => ({ sessions: Array.from({ length: MAX_SESSIONS_PER_REQUEST + 1 }, () => session()) }), 400, "too_many_items", "sessions"],
   ["sessions missing", "/sessions", () => ({}), 400, "invalid_request", "sessions"],
-  ["the same sessionId twice", "/sessions", () => {
-    const s = session();
-    return { sessions: [s, { ...s, endedAt: T }] };
-  }, 400, "invalid_request", "sessions.1.sessionId"],
+  ["sessions is an object", "/sessions", () => ({ sessions: { a: 1 } }), 400, "invalid_request", "sessions"],
   ["unknown operation", "/pieces", () => ({ operation: "delete", pieces: [piece()] }), 400, "invalid_request", "operation"],
   ["operation with a trailing space", "/pieces", () => ({ operation: "sync ", pieces: [piece()] }), 400, "invalid_request", "operation"],
   ["cursor without protocol 2", "/pieces", () => sync([piece()], { cursor: validCursor }), 400, "invalid_request", "cursor"],
   ["limit without protocol 2", "/pieces", () => sync([piece()], { limit: 10 }), 400, "invalid_request", "limit"],
   ["deletedPieces without protocol 2", "/pieces", () => sync([piece()], { deletedPieces: [{ pieceId: randomUUID(), version: 1 }] }), 400, "invalid_request", "deletedPieces"],
+  ["a piece both sent and deleted", "/pieces", () => {
+    const p = piece();
+    return sync([p], { protocol: 2, deletedPieces: [{ pieceId: p.pieceId.toLowerCase(), version: 1 }] });
+  }, 400, "invalid_request", "deletedPieces.0.pieceId"],
   ["sessions cursor without protocol 2", "/sessions", () => ({ sessions: [session()], cursor: validCursor }), 400, "invalid_request", "cursor"],
   ["protocol 3", "/pieces", () => sync([piece()], { protocol: 3 }), 400, "invalid_request", "protocol"],
   ['protocol "2" as a string', "/pieces", () => sync([piece()], { protocol: "2" }), 400, "invalid_request", "protocol"],
@@ -143,6 +119,49 @@ const cases: Case[] = [
   // piece (or session) beside it used to be committed before the cursor was decoded.
   ["cursor this server never issued", "/pieces", () => sync([piece()], { protocol: 2, cursor: Buffer.from("hello").toString("base64url") }), 400, "invalid_cursor", "cursor"],
   ["sessions cursor this server never issued", "/sessions", () => ({ sessions: [session()], protocol: 2, cursor: "Zm9vfDE" }), 400, "invalid_cursor", "cursor"],
+  // Regression (issue 9): a forged cursor far in the future was accepted and hid every change.
+  ["a forged cursor in the year 2999", "/pieces", () => sync([piece()], { protocol: 2, cursor: forgedCursor("2999-01-01T00:00:00.000Z") }), 400, "invalid_cursor", "cursor"],
+];
+
+type PieceCase = [name: string, route: "/pieces" | "/sessions", bad: () => Record<string, unknown>, code: string, field?: string];
+
+// Wrong in one piece or session only: the request syncs (200) and that entry alone is
+// refused: never acknowledged, nothing of it written, listed with its reason for
+// protocol-2 clients. The shipped app retries a failed request unchanged forever, so a
+// 4xx here would stop every later edit of that user from syncing (issue 9).
+const pieceCases: PieceCase[] = [
+  ["title is a number", "/pieces", () => piece({ title: 5 }), "invalid_piece", "pieces.1.title"],
+  ["version is a string", "/pieces", () => piece({ version: "3" }), "invalid_piece", "pieces.1.version"],
+  ["version is negative", "/pieces", () => piece({ version: -1 }), "invalid_piece", "pieces.1.version"],
+  ["version is fractional", "/pieces", () => piece({ version: 1.5 }), "invalid_piece", "pieces.1.version"],
+  ["version past 2^53", "/pieces", () => piece({ version: 2 ** 53 }), "invalid_piece", "pieces.1.version"],
+  ["version with no server version left above it", "/pieces", () => piece({ version: MAX_ISSUED_VERSION + 5 }), "version_exhausted"],
+  ["a flag is the string true", "/pieces", () => piece({ includeInPractice: "true" }), "invalid_piece", "pieces.1.includeInPractice"],
+  ["an optional field is null", "/pieces", () => piece({ notes: null }), "invalid_piece", "pieces.1.notes"],
+  ["category not oli or mele", "/pieces", () => piece({ category: "hula" }), "invalid_piece", "pieces.1.category"],
+  ["language not an ISO 639 code", "/pieces", () => piece({ language: "Hawaiian!" }), "invalid_piece", "pieces.1.language"],
+  // Regression (issue 9): a 450 KB language gave a 500 after earlier pieces were written.
+  ["language of 450 KB", "/pieces", () => piece({ language: "h".repeat(450 * KB) }), "invalid_piece", "pieces.1.language"],
+  ["date not ISO-8601", "/pieces", () => piece({ modifiedAt: "yesterday" }), "invalid_piece", "pieces.1.modifiedAt"],
+  ["date that does not exist", "/pieces", () => piece({ createdAt: "2025-13-45T25:61:00Z" }), "invalid_piece", "pieces.1.createdAt"],
+  ...(["title", "category", "lyrics", "createdAt", "modifiedAt", "version", "locallyModified", "isFavorite", "pieceId"] as const).map(
+    (k): PieceCase => [`piece without ${k}`, "/pieces", () => without(piece(), k), "invalid_piece", `pieces.1.${k}`],
+  ),
+  ["a piece that is not an object", "/pieces", () => 7 as any, "invalid_piece", "pieces.1"],
+  // Regression (issue 9): an unpaired surrogate was stored, and Swift's decoder then failed every sync.
+  ["an unpaired surrogate in the lyrics", "/pieces", () => piece({ lyrics: "ʻO ka \ud83c mele" }), "invalid_unicode"],
+  ["a piece larger than a DynamoDB item", "/pieces", () => piece({ lyrics: "l".repeat(MAX_PIECE_ITEM_BYTES) }), "too_large"],
+  ["pieceId not a UUID", "/pieces", () => piece({ pieceId: "not-a-uuid" }), "invalid_piece", "pieces.1.pieceId"],
+  ["pieceId a path", "/pieces", () => piece({ pieceId: "../../#sync" }), "invalid_piece", "pieces.1.pieceId"],
+  ["pieceId the counter's key", "/pieces", () => piece({ pieceId: "#sync" }), "invalid_piece", "pieces.1.pieceId"],
+  ["pieceId empty", "/pieces", () => piece({ pieceId: "" }), "invalid_piece", "pieces.1.pieceId"],
+  // The valid piece's id in lower case: the same piece (ids compare upper-case).
+  ["the same pieceId twice", "/pieces", () => ({ title: "twin" }), "duplicate_id"],
+  ["sessionId not a UUID", "/sessions", () => session({ sessionId: "s-1" }), "invalid_session", "sessions.1.sessionId"],
+  ["session pieceId not a UUID", "/sessions", () => session({ pieceId: "p" }), "invalid_session", "sessions.1.pieceId"],
+  ["session without startedAt", "/sessions", () => without(session(), "startedAt"), "invalid_session", "sessions.1.startedAt"],
+  ["session endedAt not a date", "/sessions", () => session({ endedAt: "later" }), "invalid_session", "sessions.1.endedAt"],
+  ["the same sessionId twice", "/sessions", () => ({ endedAt: T }), "duplicate_id"],
 ];
 
 describe("hostile input through the handlers", () => {
@@ -181,13 +200,60 @@ describe("hostile input through the handlers", () => {
     expect((await dev.syncSessions()).status).toBe(200);
   });
 
+  const pieceRows = pieceCases.map(([n, r, m, c, f]) => [n, r, m, c, f] as PieceCase);
+  test.each(pieceRows)("%s on %s: that entry alone is refused, the rest syncs", async (name, route, bad, code, field) => {
+    for (const protocol of [1, 2] as const) {
+      const good = route === "/pieces" ? piece({ title: `good ${name}` }) : session();
+      const key = route === "/pieces" ? "pieceId" : "sessionId";
+      // A twin is the good entry again, its id in lower case.
+      const entry = code === "duplicate_id" ? { ...good, [key]: String(good[key as keyof typeof good]).toLowerCase(), ...bad() } : bad();
+      const badId = typeof entry?.[key] === "string" && /^[0-9a-f-]{36}$/i.test(entry[key] as string) ? String(entry[key]).toUpperCase() : undefined;
+      const extra = protocol === 2 ? { protocol: 2 } : {};
+      const body = route === "/pieces" ? sync([good, entry], extra) : { sessions: [good, entry], ...extra };
+      const before = await snapshot(h.tables);
+      h.logs.length = 0;
+      const r = await h.call(route, user, JSON.stringify(body));
+      expect(r.status).toBe(200);
+      expect(r.raw).not.toMatch(/\bat \S+ \(|Zod|TypeError|RangeError|SyntaxError|node_modules|\/work\//);
+      const goodId = String(good[key as keyof typeof good]);
+      if (route === "/pieces") {
+        expect(r.body.uploadedPieces).toEqual([goodId]);
+        expect(r.body.updatedPieces.map((x: any) => x.pieceId)).toEqual([goodId]);
+      } else {
+        expect(r.body.uploadedSessions).toEqual([goodId]);
+      }
+      // Nothing of the refused entry is written: only the good one (and the counter) changed.
+      const after = await snapshot(h.tables);
+      const added = after.filter((l) => !before.includes(l));
+      expect(added.some((l) => l.includes(goodId))).toBe(true);
+      if (badId && badId !== goodId) expect(after.some((l) => l.includes(badId))).toBe(false);
+      expect(added.some((l) => /"title":"twin"|"endedAt":"2025-06-18T12:00:00Z"/.test(l) && code === "duplicate_id")).toBe(false);
+      // Logged with its reason, never its content.
+      const line = JSON.parse(h.logs[h.logs.length - 1]);
+      expect(line).toMatchObject({ status: 200, refused: 1 });
+      expect(line.refusedReasons).toBe(`1:${code}`);
+      if (protocol === 2) {
+        const list = route === "/pieces" ? r.body.refusedPieces : r.body.refusedSessions;
+        expect(list).toHaveLength(1);
+        expect(list[0]).toMatchObject({ index: 1, code });
+        if (badId) expect(list[0][key]).toBe(badId);
+        if (field) expect(list[0].fields.map((f: any) => f.path)).toContain(field);
+      } else {
+        expect(r.body).not.toHaveProperty("refusedPieces");
+        expect(r.body).not.toHaveProperty("refusedSessions");
+      }
+    }
+  });
+
   test("the log line of a rejected request carries no payload", async () => {
     h.logs.length = 0;
     const secret = "kapu-secret-lyrics";
+    await h.call("/pieces", user, sync([piece({ lyrics: secret })], { operation: "nope" }));
     await h.call("/pieces", user, sync([piece({ lyrics: secret, title: 7 })]));
-    expect(h.logs).toHaveLength(1);
+    expect(h.logs).toHaveLength(2);
     expect(JSON.parse(h.logs[0])).toMatchObject({ status: 400, errorCode: "invalid_request" });
-    expect(h.logs[0]).not.toContain(secret);
+    expect(JSON.parse(h.logs[1])).toMatchObject({ status: 200, refused: 1, refusedReasons: "0:invalid_piece" });
+    for (const l of h.logs) expect(l).not.toContain(secret);
   });
 });
 
@@ -214,12 +280,13 @@ describe("another user's ids", () => {
     expect(r2.status).toBe(200);
     const r3 = await h.call("/sessions", b, { sessions: [{ ...s, userId: a, endedAt: "2030-01-01T00:00:00Z" }] });
     expect(r3.status).toBe(200);
-    // Alice's cursor in Bob's request pages Bob's data, not Alice's.
+    // Alice's cursor in Bob's request is refused (regression, issue 9: it was accepted).
     const ac = await h.call("/pieces", a, sync([], { protocol: 2 }));
     const r4 = await h.call("/pieces", b, sync([], { protocol: 2, cursor: ac.body.cursor }));
-    expect(r4.status).toBe(200);
+    expect(r4.status).toBe(400);
+    expect(r4.body.error.code).toBe("invalid_cursor");
     const r5 = await h.call("/sessions", b, { sessions: [] });
-    for (const body of [r1.body, r2.body, r4.body]) {
+    for (const body of [r1.body, r2.body]) {
       for (const x of [...body.serverPieces, ...(body.updatedPieces ?? [])]) expect(x.title).not.toBe("Alice's mele");
     }
     expect(r5.body.serverSessions.every((x: any) => x.userId === b)).toBe(true);
@@ -229,7 +296,7 @@ describe("another user's ids", () => {
     await check.syncPieces();
     await check.syncSessions();
     expect(check.content(p.pieceId)).toMatchObject({ title: "Alice's mele", notes: "hers" });
-    expect(check.pieces.get(p.pieceId)!.version).toBe(1);
+    expect(check.pieces.get(p.pieceId)!.version).toBe(VERSION_STEP);
     expect(check.sessions.get(s.sessionId)!.s.endedAt).toBe(s.endedAt);
   });
 });
@@ -263,8 +330,8 @@ describe("hostile input over HTTP (local server)", () => {
   test.each<[string, string, () => string, number, string]>([
     ["malformed JSON", "/pieces", () => "{nope", 400, "invalid_json"],
     ["body over 6 MB", "/pieces", () => JSON.stringify(sync([piece()], { pad: "x".repeat(7 * KB * KB) })), 413, "payload_too_large"],
-    ["ten thousand pieces", "/pieces", () => JSON.stringify(sync(Array.from({ length: 10_000 }, () => piece()))), 400, "too_many_items"],
-    ["ids that are not UUIDs", "/sessions", () => JSON.stringify({ sessions: [session({ sessionId: "1 OR 1=1" })] }), 400, "invalid_request"],
+    ["20,001 pieces", "/pieces", () => JSON.stringify(sync(Array.from({ length: MAX_PIECES_PER_REQUEST + 1 }, () => tiny()))), 400, "too_many_items"],
+    ["sessions that is not a list", "/sessions", () => JSON.stringify({ sessions: "1 OR 1=1" }), 400, "invalid_request"],
     ["a body that is not UTF-8 JSON", "/pieces", () => "\u0000\u0001\u0002", 400, "invalid_json"],
   ])("%s on %s: %i %s, nothing written, next request succeeds", async (_name, route, make, status, code) => {
     const before = await snapshot(server);

@@ -1,6 +1,8 @@
 // Protocol 2 (opt in with "protocol": 2): explicit paging, deletes with
 // tombstones, and the conflict report. And proof that none of it leaks into a v1
 // answer.
+import { VERSION_STEP } from "../lib/limits";
+import { encodeCursor } from "../functions/core/sync-engine";
 import { Device, DeviceClock } from "./helpers/device";
 import { createHarness, Harness } from "./helpers/sync-harness";
 
@@ -54,11 +56,11 @@ test("deletes: a tombstone reaches protocol-2 devices and never a v1 answer", as
     protocol: 2,
     pieces: [],
     cursor: before.cursor,
-    deletedPieces: [{ pieceId: gone.pieceId, version: 1 }],
+    deletedPieces: [{ pieceId: gone.pieceId, version: a.pieces.get(gone.pieceId)!.version }],
   });
   expect(del.status).toBe(200);
   expect(del.body.acceptedDeletes).toEqual([gone.pieceId]);
-  expect(del.body.deletedPieces).toEqual([expect.objectContaining({ pieceId: gone.pieceId, version: 2 })]);
+  expect(del.body.deletedPieces).toEqual([expect.objectContaining({ pieceId: gone.pieceId, version: 2 * VERSION_STEP })]);
 
   // A fresh v1 device gets only the live piece, and no unknown shape.
   const v1 = new Device("v1", user, h.transport(user));
@@ -77,12 +79,12 @@ test("deletes: an edit beats a concurrent delete, and the deleting device is tol
   const p = a.createPiece({ title: "contested" });
   await a.syncPieces();
   a.edit(p.pieceId, { notes: "edited after the other device looked" });
-  await a.syncPieces(); // now version 2
+  await a.syncPieces(); // now the second version
   const del = await h.call("/pieces", user, {
     operation: "sync",
     protocol: 2,
     pieces: [],
-    deletedPieces: [{ pieceId: p.pieceId, version: 1 }],
+    deletedPieces: [{ pieceId: p.pieceId, version: VERSION_STEP }],
   });
   expect(del.body.acceptedDeletes).toEqual([]);
   expect(del.body.conflicts).toEqual([
@@ -93,10 +95,13 @@ test("deletes: an edit beats a concurrent delete, and the deleting device is tol
   // And an edit pushed to a deleted piece brings it back.
   const q = a.createPiece({ title: "deleted then edited" });
   await a.syncPieces();
-  await h.call("/pieces", user, { operation: "sync", protocol: 2, pieces: [], deletedPieces: [{ pieceId: q.pieceId, version: 1 }] });
+  const qDel = await h.call("/pieces", user, { operation: "sync", protocol: 2, pieces: [], deletedPieces: [{ pieceId: q.pieceId, version: VERSION_STEP }] });
+  expect(qDel.body.acceptedDeletes).toEqual([q.pieceId]);
   a.edit(q.pieceId, { lyrics: "kept" });
   const back = await a.syncPieces();
   expect(back.body.updatedPieces.map((x: any) => x.pieceId)).toContain(q.pieceId);
+  // Above the tombstone's version, so every device takes it.
+  expect(a.pieces.get(q.pieceId)!.version).toBe(3 * VERSION_STEP);
   const fresh = new Device("fresh", user, h.transport(user));
   await fresh.syncPieces();
   expect(fresh.content(q.pieceId)?.lyrics).toBe("kept");
@@ -116,7 +121,7 @@ test("conflict report: protocol 2 says which pushed edits were merged or lost, a
   expect(r.body.conflicts).toEqual([
     expect.objectContaining({ pieceId: p.pieceId, resolution: "merged", strategy: "three-way", deviceFieldsLost: [] }),
   ]);
-  expect(r.body.serverPieces[0]).toMatchObject({ title: "t from a", notes: "n from b", version: 3 });
+  expect(r.body.serverPieces[0]).toMatchObject({ title: "t from a", notes: "n from b", version: 3 * VERSION_STEP });
   // A v1 request in the same situation gets the same winner, without the report.
   const v1 = await h.call("/pieces", user, { operation: "sync", pieces: [{ ...stale, title: "t from c", modifiedAt: "2020-01-01T00:00:00Z", version: 1 }] });
   expect(v1.body).not.toHaveProperty("conflicts");
@@ -128,7 +133,7 @@ test("an expired cursor asks the device to start over", async () => {
   const a = new Device("a", user, h.transport(user));
   a.createPiece();
   await a.syncPieces();
-  const old = Buffer.from("2020-01-01T00:00:00.000Z|000000000001").toString("base64url");
+  const old = encodeCursor("2020-01-01T00:00:00.000Z|000000000001", user);
   const r = await h.call("/pieces", user, { operation: "sync", protocol: 2, pieces: [], cursor: old });
   expect(r.body.cursorExpired).toBe(true);
   expect(r.body.serverPieces).toHaveLength(1);
@@ -154,5 +159,5 @@ test("a piece both sent and deleted, or deleted twice, in one request is a 400 a
   }
   const b = new Device("b", user, h.transport(user));
   await b.syncPieces();
-  expect(b.pieces.get(p.pieceId)).toMatchObject({ version: 1, title: p.title });
+  expect(b.pieces.get(p.pieceId)).toMatchObject({ version: VERSION_STEP, title: p.title });
 });

@@ -1,5 +1,6 @@
 // POST /pieces through the real route on DynamoDB Local, driven by simulated
 // devices that apply responses exactly as the shipped app does.
+import { VERSION_STEP } from "../lib/limits";
 import { Device, DeviceClock } from "./helpers/device";
 import { createHarness, Harness } from "./helpers/sync-harness";
 
@@ -21,13 +22,18 @@ test("a piece uploaded by one device is downloaded whole by another", async () =
   const r = await a.syncPieces();
   expect(r.status).toBe(200);
   expect(r.body.uploadedPieces).toEqual([p.pieceId]);
-  expect(r.body.updatedPieces[0]).toMatchObject({ pieceId: p.pieceId, version: 1, title: "Aloha ʻOe" });
+  // The server issues its own versions (multiples of VERSION_STEP), above any the device holds.
+  expect(r.body.updatedPieces[0]).toMatchObject({ pieceId: p.pieceId, version: VERSION_STEP, title: "Aloha ʻOe" });
   expect(a.pieces.get(p.pieceId)!.locallyModified).toBe(false);
 
   await b.syncPieces();
   expect(b.content(p.pieceId)).toEqual(a.content(p.pieceId));
-  expect(b.pieces.get(p.pieceId)!.version).toBe(1);
+  expect(b.pieces.get(p.pieceId)!.version).toBe(VERSION_STEP);
   expect(b.pieces.get(p.pieceId)!.locallyModified).toBe(false);
+  // Dates carry exactly three fraction digits, so the app reads them (contract, "Dates").
+  expect(r.body.syncedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  expect(r.body.updatedPieces[0].modifiedAt).toBe(new Date(Date.parse(p.modifiedAt)).toISOString());
+  expect(b.pieces.get(p.pieceId)!.createdAt).toBe(new Date(Date.parse(p.createdAt)).toISOString());
 });
 
 test("a v1 answer has exactly the contract's keys and types", async () => {
@@ -36,12 +42,12 @@ test("a v1 answer has exactly the contract's keys and types", async () => {
   a.createPiece();
   const r = await a.syncPieces();
   expect(Object.keys(r.body).sort()).toEqual(["serverPieces", "syncedAt", "updatedPieces", "uploadedPieces"]);
-  expect(r.body.syncedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+  expect(r.body.syncedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
   const piece = r.body.updatedPieces[0];
   expect(piece.userId).toBe(user);
   expect(typeof piece.version).toBe("number");
   expect(piece.locallyModified).toBe(false);
-  for (const k of ["seq", "changeKey", "history", "fieldVersions", "fieldModifiedAt", "changedAt", "deleted"]) expect(piece).not.toHaveProperty(k);
+  for (const k of ["seq", "changeKey", "bucketKey", "fieldHistory", "fieldModifiedAt", "changedAt", "deleted"]) expect(piece).not.toHaveProperty(k);
 });
 
 test("the userId in the body never decides whose data is written or read", async () => {
@@ -137,20 +143,20 @@ test("a lost response followed by the retried push changes nothing the second ti
   await a.syncPieces();
   a.edit(p.pieceId, { lyrics: "new lyrics" });
   const lost = await a.syncPieces({ loseResponse: true });
-  expect(lost.body.updatedPieces[0].version).toBe(2);
+  expect(lost.body.updatedPieces[0].version).toBe(2 * VERSION_STEP);
   const retry = await a.syncPieces();
   expect(retry.status).toBe(200);
-  expect(retry.body.updatedPieces).toEqual([expect.objectContaining({ pieceId: p.pieceId, version: 2 })]);
-  expect(a.pieces.get(p.pieceId)).toMatchObject({ version: 2, locallyModified: false, lyrics: "new lyrics" });
-  // A third device sees one piece at version 2, not a duplicate or version 3.
+  expect(retry.body.updatedPieces).toEqual([expect.objectContaining({ pieceId: p.pieceId, version: 2 * VERSION_STEP })]);
+  expect(a.pieces.get(p.pieceId)).toMatchObject({ version: 2 * VERSION_STEP, locallyModified: false, lyrics: "new lyrics" });
+  // A third device sees one piece at the second version, not a duplicate or a third version.
   await b.syncPieces();
   expect(b.pieces.size).toBe(1);
-  expect(b.pieces.get(p.pieceId)!.version).toBe(2);
+  expect(b.pieces.get(p.pieceId)!.version).toBe(2 * VERSION_STEP);
   // A retried first upload of a new piece: still one piece.
   const q = a.createPiece();
   await a.syncPieces({ loseResponse: true });
   await a.syncPieces();
-  expect(a.pieces.get(q.pieceId)).toMatchObject({ version: 1, locallyModified: false });
+  expect(a.pieces.get(q.pieceId)).toMatchObject({ version: VERSION_STEP, locallyModified: false });
   await b.syncPieces();
   expect(b.pieces.size).toBe(2);
 });
@@ -166,7 +172,7 @@ test("an offline device pushes 200 edits at once; all are accepted and reach ano
   const r = await a.syncPieces();
   expect(r.status).toBe(200);
   expect(r.body.updatedPieces).toHaveLength(200);
-  expect([...a.pieces.values()].every((p) => p.version === 2 && !p.locallyModified)).toBe(true);
+  expect([...a.pieces.values()].every((p) => p.version === 2 * VERSION_STEP && !p.locallyModified)).toBe(true);
   await b.syncPieces();
   expect([...b.pieces.values()].filter((p) => p.notes?.startsWith("offline note"))).toHaveLength(200);
 });
@@ -219,7 +225,9 @@ test("a device moving from the old backend uploads pieces it holds as synced", a
   Object.assign(old.pieces.get(p.pieceId)!, { locallyModified: false, version: 4 });
   old.lastSyncedAt = "2025-05-01T00:00:00Z";
   const r = await old.syncPieces();
-  expect(r.body.updatedPieces).toEqual([expect.objectContaining({ pieceId: p.pieceId, version: 4 })]);
+  // Stored at a version of this server's, above the old backend's 4, and acknowledged.
+  expect(r.body.updatedPieces).toEqual([expect.objectContaining({ pieceId: p.pieceId, version: VERSION_STEP })]);
+  expect(old.pieces.get(p.pieceId)).toMatchObject({ version: VERSION_STEP, locallyModified: false });
   const [fresh] = devices(user, 1);
   await fresh.syncPieces();
   expect(fresh.content(p.pieceId)!.title).toBe("from the old server");
@@ -240,24 +248,28 @@ test("one structured log line per request, with counts and no payload", async ()
   expect(Buffer.byteLength(lines[0])).toBeLessThan(1024);
 });
 
-test("two devices moving from the old backend at once: an unedited copy never overwrites the other's", async () => {
+test.each([
+  ["the newer copy first", false],
+  ["the older copy first", true],
+])("two devices moving from the old backend at once with different copies (%s): the later edit wins on both, one piece", async (_label, olderFirst) => {
   const user = newUser();
   const [d1, d2] = devices(user, 2);
   const p = d1.createPiece({ title: "newer copy" });
-  d2.pieces.set(p.pieceId, { ...p, title: "older copy" });
-  for (const d of [d1, d2]) {
-    Object.assign(d.pieces.get(p.pieceId)!, { locallyModified: false, version: 3 });
-    d.lastSyncedAt = "2025-05-01T00:00:00Z";
-  }
-  // Both first syncs are planned before either has written anything.
-  const [r1, r2] = await Promise.all([d1.syncPieces(), d2.syncPieces()]);
+  d2.pieces.set(p.pieceId, { ...p, title: "older copy", modifiedAt: "2025-06-01T00:00:00.000Z" });
+  // The old backend's versions (never checked there) carry no order: only the edit times do.
+  Object.assign(d1.pieces.get(p.pieceId)!, { locallyModified: false, version: 3 });
+  Object.assign(d2.pieces.get(p.pieceId)!, { locallyModified: false, version: 7 });
+  const [first, second] = olderFirst ? [d2, d1] : [d1, d2];
+  // Both syncs are planned before either has written anything.
+  const [r1, r2] = await Promise.all([first.syncPieces(), second.syncPieces()]);
   expect([r1.status, r2.status]).toEqual([200, 200]);
-  const versions = [r1, r2].flatMap((r) => r.body.updatedPieces.map((x: any) => x.version));
-  expect(versions.every((v: number) => v === 3)).toBe(true);
+  for (let i = 0; i < 2; i++) for (const d of [d1, d2]) await d.syncPieces();
+  for (const d of [d1, d2]) expect(d.pieces.get(p.pieceId)).toMatchObject({ title: "newer copy", locallyModified: false });
+  expect(d1.pieces.get(p.pieceId)!.version).toBe(d2.pieces.get(p.pieceId)!.version);
   const [fresh] = devices(user, 1);
   await fresh.syncPieces();
   expect(fresh.pieces.size).toBe(1);
-  expect(fresh.pieces.get(p.pieceId)!.version).toBe(3);
+  expect(fresh.content(p.pieceId)!.title).toBe("newer copy");
 });
 
 test("a field changed and changed back since a device's base still counts as changed in the merge", async () => {

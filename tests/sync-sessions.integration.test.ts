@@ -1,6 +1,6 @@
 // POST /sessions on DynamoDB Local: idempotent by sessionId, a later end time
 // updates the session, every device learns every session.
-import { Device, DeviceClock } from "./helpers/device";
+import { cutToSeconds, Device, DeviceClock } from "./helpers/device";
 import { createHarness, Harness } from "./helpers/sync-harness";
 
 let h: Harness;
@@ -37,16 +37,22 @@ test("resending a session changes nothing; an end time that arrives later is kep
   expect(b.sessions.size).toBe(1);
   expect(b.sessions.get(open.sessionId)!.s.endedAt).toBeUndefined();
 
+  // The app saves the end of a session it already sent without marking it unsent:
+  // its next sync sends nothing, so the server never learns the end time.
   a.endSession(open.sessionId);
-  const ended = a.sessions.get(open.sessionId)!.s.endedAt;
-  await a.syncSessions();
-  // A stale retry without the end time must not clear it.
-  const stale = await h.call("/sessions", user, { sessions: [{ ...open, endedAt: undefined }] });
+  const ended = cutToSeconds(a.sessions.get(open.sessionId)!.s.endedAt!);
+  const after = await a.syncSessions();
+  expect(after.body.uploadedSessions).toEqual([]);
+  // An end time that does arrive later (sent with the session) is kept...
+  const withEnd = await h.call("/sessions", user, { sessions: [{ ...open, startedAt: cutToSeconds(open.startedAt), createdAt: cutToSeconds(open.createdAt), endedAt: ended }] });
+  expect(withEnd.body.uploadedSessions).toEqual([open.sessionId]);
+  // ...and a stale retry without the end time must not clear it.
+  const stale = await h.call("/sessions", user, { sessions: [{ ...open, startedAt: cutToSeconds(open.startedAt), createdAt: cutToSeconds(open.createdAt), endedAt: undefined }] });
   expect(stale.status).toBe(200);
   const c = new Device("c", user, h.transport(user));
   await c.syncSessions();
   expect(c.sessions.size).toBe(1);
-  expect(c.sessions.get(open.sessionId)!.s.endedAt).toBe(ended);
+  expect(c.sessions.get(open.sessionId)!.s.endedAt).toBe(new Date(Date.parse(ended)).toISOString());
 });
 
 test("another user's sessions are never listed", async () => {

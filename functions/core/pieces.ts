@@ -1,23 +1,36 @@
-// POST /pieces: push the device's edited pieces, then pull what changed since its
-// cursor. Answers exactly in the shipped app's v1 shape (../shared/ios-sync-
-// contract.md); protocol 2 (README, "Extensions") adds paging, deletes and a
-// conflict report. Takes its Store (DynamoDB client, clock) as an argument so the
-// Lambda, the local server, the tests and the bench run the same code.
-import { MERGE_HISTORY_DEPTH, RESPONSE_BUDGET_BYTES, TOMBSTONE_RETENTION_DAYS } from "../../lib/limits";
-import { TTL_ATTRIBUTE } from "../../lib/tables";
-import { CONTENT_FIELDS, Content, ContentField, findBase, historyEntry, merge, pickContent, sameContent, sameField } from "./merge";
-import { CommitStamp, PlannedWrite, Store } from "./store";
+// POST /pieces: take the device's edits, store every piece it holds that the
+// server lacks, and answer what it lacks or holds older. Answers exactly in the
+// shipped app's v1 shape (../shared/ios-sync-contract.md); protocol 2 (README,
+// "Extensions") adds paging, deletes, a conflict report and refused pieces.
+// Takes its Store (DynamoDB client, clock) as an argument so the Lambda, the local
+// server, the tests and the bench run the same code.
+//
+// A v1 request lists every piece the device holds. The server compares that list
+// with its own bucket by bucket through the repertoire digest (digest.ts), so a
+// sync reads only what differs: pieces the device holds exactly as the server does
+// cost nothing, and a full pull (every cold start) answers only what the device
+// lacks or holds older.
+import { MAX_PIECE_ITEM_BYTES, MAX_PUSHES_PER_REQUEST, RESPONSE_BUDGET_BYTES, TOMBSTONE_RETENTION_DAYS } from "../../lib/limits";
+import { plainItemBytes } from "../../lib/item-size";
+import { BUCKET_KEY, TTL_ATTRIBUTE } from "../../lib/tables";
+import { bucketKey, bucketOf, differingBuckets, digestOf, entryHash, entryOfBucketKey } from "./digest";
+import { FieldIssue } from "./errors";
+import { changedFields, Content, ContentField, merge, nextFieldHistory, pickContent, sameContent } from "./merge";
+import { PlannedWrite, Store, SyncState } from "./store";
 import {
+  applyOps,
+  completeSyncedAt,
   decodeCursor,
+  Decision,
   encodeCursor,
   escapedSize,
-  groupForTransactions,
-  Plan,
+  isoMillis,
   pullChanges,
   PullStart,
-  readPlanCommit,
+  stateKey,
 } from "./sync-engine";
-import { DEFAULT_PAGE_LIMIT, PieceInput, PiecesRequest } from "./validation";
+import { DEFAULT_PAGE_LIMIT, PieceInput, PiecesRequest, Refused } from "./validation";
+import { baseVersion, isServerVersion, nextVersion } from "./versions";
 
 /** A piece as the app decodes it. */
 export interface WirePiece extends Content {
@@ -33,10 +46,20 @@ export interface Conflict {
   pieceId: string;
   /** merged: both sides kept something; server-kept: the device's edit lost; device-kept: it won. */
   resolution: "merged" | "server-kept" | "device-kept";
-  strategy: "three-way" | "last-writer-wins" | "edit-beats-delete" | "delete-after-edit";
+  strategy: "three-way" | "history" | "edit-beats-delete";
   /** Fields whose value from the device did not survive. */
   deviceFieldsLost: ContentField[];
   reason: string;
+}
+
+export interface RefusedPiece {
+  /** Absent when the entry had no readable id. */
+  pieceId?: string;
+  /** Position in the request's `pieces`. */
+  index: number;
+  code: Refused["code"];
+  message: string;
+  fields?: FieldIssue[];
 }
 
 export interface PiecesResponse {
@@ -50,36 +73,70 @@ export interface PiecesResponse {
   deletedPieces?: { pieceId: string; version: number; deletedAt: string }[];
   acceptedDeletes?: string[];
   conflicts?: Conflict[];
+  refusedPieces?: RefusedPiece[];
   cursorExpired?: boolean;
 }
 
 export interface PiecesStats {
   pushed: number;
   written: number;
+  adopted: number;
   conflicts: number;
+  refused: number;
+  /** Refused pieces as "index:code", for the log line (no content). */
+  refusedReasons?: string;
+  deferred: number;
+  bucketsRead: number;
   pulled: number;
+  fullPull: boolean;
   more: boolean;
 }
 
 type Stored = Record<string, any>;
 
+const SIZE_SLACK = 1;
+
 export function toWire(userId: string, item: Stored): WirePiece {
+  const c = pickContent(item);
   return {
-    ...pickContent(item as Content),
+    ...c,
     pieceId: String(item.pieceId),
     userId,
-    createdAt: String(item.createdAt),
-    modifiedAt: String(item.modifiedAt),
+    // The app decodes these as required: a piece lacking one fails the whole sync.
+    title: c.title ?? "",
+    category: c.category ?? "oli",
+    lyrics: c.lyrics ?? "",
+    includeInPractice: c.includeInPractice ?? true,
+    isFavorite: c.isFavorite ?? false,
+    createdAt: isoMillis(item.createdAt),
+    modifiedAt: isoMillis(item.modifiedAt),
     version: Number(item.version),
     locallyModified: false,
-  } as WirePiece;
+  };
+}
+
+/** A stored piece's entry hash (hex); tombstones have none. */
+function storedEntry(item: Stored): string | undefined {
+  if (item.deleted) return undefined;
+  if (typeof item[BUCKET_KEY] === "string") return entryOfBucketKey(item[BUCKET_KEY]);
+  return entryHash(String(item.pieceId), Number(item.version), pickContent(item)).toString("hex");
+}
+
+function digestDelta(pieceId: string, before: Stored | undefined, after: Stored): PlannedWrite["digest"] {
+  const out: NonNullable<PlannedWrite["digest"]> = [];
+  const bucket = bucketOf(pieceId);
+  const b = before && storedEntry(before);
+  const a = storedEntry(after);
+  if (b) out.push({ bucket, hash: Buffer.from(b, "hex") });
+  if (a) out.push({ bucket, hash: Buffer.from(a, "hex") });
+  return out;
 }
 
 /**
- * A piece item at `meta.version`. `prev` is the item it replaces: its history of
- * field hashes carries on, and for each field it keeps the version and the edit
- * time of the field's last change; a field that changes now gets this version and
- * `meta.changedBy`, the edit time of the device whose value it takes.
+ * A live piece item at `meta.version`. `prev` is the item it replaces in the same
+ * life (undefined for a new piece or one brought back from a tombstone): its field
+ * history carries on, and each field that changes now gets `meta.changedBy`, the
+ * edit time of the device whose value it takes.
  */
 function pieceItem(
   pieceId: string,
@@ -87,201 +144,215 @@ function pieceItem(
   meta: { createdAt: string; modifiedAt: string; version: number; changedBy?: string },
   prev?: Stored,
 ): Stored {
-  const fieldVersions: Record<string, number> = { ...(prev?.fieldVersions ?? {}) };
   const fieldModifiedAt: Record<string, string> = { ...(prev?.fieldModifiedAt ?? {}) };
-  if (prev) {
-    for (const f of CONTENT_FIELDS) {
-      if (sameField(content[f], prev[f])) continue;
-      fieldVersions[f] = meta.version;
-      fieldModifiedAt[f] = meta.changedBy ?? meta.modifiedAt;
-    }
-  }
-  return {
+  const changed = prev ? changedFields(content, pickContent(prev)) : undefined;
+  for (const f of changed ?? (Object.keys(content) as ContentField[])) fieldModifiedAt[f] = meta.changedBy ?? meta.modifiedAt;
+  const item: Stored = {
     pieceId,
-    ...pickContent(content),
+    ...content,
     createdAt: meta.createdAt,
     modifiedAt: meta.modifiedAt,
     version: meta.version,
-    fieldVersions,
+    fieldHistory: nextFieldHistory(prev?.fieldHistory, meta.version, content),
     fieldModifiedAt,
-    history: [historyEntry(meta.version, content), ...(prev?.history ?? []).filter((h: string) => !h.startsWith(`${meta.version}:`))].slice(
-      0,
-      MERGE_HISTORY_DEPTH,
-    ),
   };
+  item[BUCKET_KEY] = bucketKey(pieceId, entryHash(pieceId, meta.version, content));
+  return item;
 }
 
 const laterOf = (a: string, b: string) => (Date.parse(a) >= Date.parse(b) ? a : b);
 
 type Op =
-  /** adoptOnly: an unedited piece sent on first contact; it only fills a gap, never overwrites. */
-  | { type: "edit"; p: PieceInput; adoptOnly?: boolean }
+  /**
+   * adoptOnly: a piece the device holds unchanged, stored only if the server lacks it.
+   * unchanged: a piece the device holds unchanged at a version this server never
+   * issued; merged like an edit, but never brings back a deleted piece.
+   */
+  | { type: "edit"; p: PieceInput; adoptOnly?: boolean; unchanged?: boolean }
   | { type: "delete"; pieceId: string; version: number; deletedAt?: string };
 const opId = (o: Op) => (o.type === "edit" ? o.p.pieceId : o.pieceId);
 
 interface OpOutcome {
-  /** The device holds exactly this: list in updatedPieces. */
-  accepted?: WirePiece;
-  /** The device must take this: list in serverPieces. */
-  server?: WirePiece;
+  /** The device holds exactly this item now: list it in updatedPieces. */
+  accepted?: Stored;
+  /** The device must take this item: list it in serverPieces. */
+  server?: Stored;
   conflict?: Conflict;
   acceptedDelete?: string;
+  refused?: Pick<Refused, "code" | "message">;
 }
 
-/** Decides one operation against the stored item. Pure; the write (if any) is returned. */
-function decide(
-  userId: string,
-  op: Op,
-  s: Stored | undefined,
-  nowIso: string,
-  nowMs: number,
-): { write?: PlannedWrite; outcome: (stamped: Stored | undefined) => OpOutcome } {
-  if (op.type === "delete") {
-    if (!s || s.deleted) return { outcome: () => ({ acceptedDelete: op.pieceId }) };
-    if (Number(s.version) !== op.version) {
-      // Edited since the deleting device last saw it: the edit is kept.
-      return {
-        outcome: () => ({
-          server: toWire(userId, s),
-          conflict: {
-            pieceId: op.pieceId,
-            resolution: "server-kept",
-            strategy: "edit-beats-delete",
-            deviceFieldsLost: [],
-            reason: `the piece was edited (version ${s.version}) after the version ${op.version} this device deleted`,
-          },
-        }),
-      };
-    }
-    const item: Stored = {
-      pieceId: op.pieceId,
-      deleted: true,
-      version: Number(s.version) + 1,
-      createdAt: s.createdAt,
-      modifiedAt: op.deletedAt ?? nowIso,
-      [TTL_ATTRIBUTE]: Math.floor(nowMs / 1000) + TOMBSTONE_RETENTION_DAYS * 86400,
-    };
-    return {
-      write: { table: "pieces", item, expectedVersion: Number(s.version) },
-      outcome: () => ({ acceptedDelete: op.pieceId }),
-    };
-  }
-
-  const p = op.p;
-  const content = pickContent(p as Content);
-  const id = p.pieceId;
-  const accept = (item: Stored) => toWire(userId, item);
-
-  if (!s) {
-    const item = pieceItem(id, content, { createdAt: p.createdAt, modifiedAt: p.modifiedAt, version: Math.max(1, p.version) });
-    return { write: { table: "pieces", item }, outcome: () => ({ accepted: accept(item) }) };
-  }
-  if (op.adoptOnly) return { outcome: () => ({}) };
-  const sv = Number(s.version);
-  // Every field a write changes takes the device's value, so it takes the device's edit time.
-  const writeAs = (c: Content, modifiedAt: string, version: number) =>
-    pieceItem(
-      id,
-      c,
-      { createdAt: s.deleted ? p.createdAt : String(s.createdAt), modifiedAt, version, changedBy: p.modifiedAt },
-      s.deleted ? undefined : s,
-    );
-
-  if (s.deleted) {
-    // An edit beats a delete: the piece comes back with the device's content.
-    const item = writeAs(content, p.modifiedAt, Math.max(sv, p.version) + 1);
-    return {
-      write: { table: "pieces", item, expectedVersion: sv },
-      outcome: () => ({
-        accepted: accept(item),
-        conflict: {
-          pieceId: id,
-          resolution: "device-kept",
-          strategy: "edit-beats-delete",
-          deviceFieldsLost: [],
-          reason: "the piece had been deleted on another device; this edit restored it",
-        },
-      }),
-    };
-  }
-  const serverContent = pickContent(s as Content);
-  if (sameContent(content, serverContent)) {
-    // Nothing to change: a retried push, or an edit that matches the server.
-    return { outcome: () => ({ accepted: accept(s) }) };
-  }
-  if (sv === p.version) {
-    const item = writeAs(content, p.modifiedAt, sv + 1);
-    return { write: { table: "pieces", item, expectedVersion: sv }, outcome: () => ({ accepted: accept(item) }) };
-  }
-  // The device edited an older (or unknown) version: resolve deterministically.
-  const m = merge(
-    { content, modifiedAt: p.modifiedAt },
-    { content: serverContent, modifiedAt: String(s.modifiedAt) },
-    findBase(s.history, p.version),
-    { baseVersion: p.version, serverFieldVersions: s.fieldVersions, serverFieldModifiedAt: s.fieldModifiedAt },
-  );
-  const deviceKeptAll = sameContent(m.content, content);
-  const conflictOf = (resolution: Conflict["resolution"]): Conflict => ({
-    pieceId: id,
-    resolution,
-    strategy: m.strategy,
-    deviceFieldsLost: m.deviceLost,
-    reason:
-      m.strategy === "three-way"
-        ? `edited on another device since version ${p.version}; merged field by field`
-        : `edited on another device and version ${p.version} is no longer known; the later edit won`,
-  });
-  if (sameContent(m.content, serverContent) && sv > p.version) {
-    return { outcome: () => ({ server: toWire(userId, s), conflict: conflictOf("server-kept") }) };
-  }
-  const modifiedAt = deviceKeptAll ? p.modifiedAt : laterOf(p.modifiedAt, String(s.modifiedAt));
-  const item = writeAs(m.content, modifiedAt, Math.max(sv, p.version) + 1);
+function tooLarge(item: Stored): OpOutcome | undefined {
+  const bytes = plainItemBytes(item);
+  if (bytes <= MAX_PIECE_ITEM_BYTES) return undefined;
   return {
-    write: { table: "pieces", item, expectedVersion: sv },
-    outcome: () =>
-      deviceKeptAll
-        ? { accepted: accept(item), conflict: conflictOf("device-kept") }
-        : { server: accept(item), conflict: conflictOf("merged") },
+    refused: {
+      code: "too_large",
+      message: `merged with the server's copy the piece would take ${bytes} bytes; a piece can hold at most ${MAX_PIECE_ITEM_BYTES}`,
+    },
   };
 }
 
-function opSize(o: Op): number {
-  return o.type === "edit" ? escapedSize(o.p) + 400 : 200;
-}
+const EXHAUSTED: OpOutcome = {
+  refused: { code: "version_exhausted", message: "this piece has no versions left; copy it into a new piece" },
+};
 
-async function pushGroup(store: Store, userId: string, ops: Op[]): Promise<{ outcomes: OpOutcome[]; written: number }> {
-  return readPlanCommit(store, userId, "pieces", ops.map(opId), (existing): Plan<{ outcomes: OpOutcome[]; written: number }> => {
-    const nowMs = store.now();
-    const nowIso = new Date(nowMs).toISOString();
-    const decisions = ops.map((o) => decide(userId, o, existing.get(opId(o)), nowIso, nowMs));
-    const writes = decisions.flatMap((d) => (d.write ? [d.write] : []));
+/** Decides one operation against the stored item. Pure; the write (if any) is returned. */
+function decide(op: Op, s: Stored | undefined, nowMs: number): Decision<OpOutcome> {
+  if (op.type === "delete") return decideDelete(op, s, nowMs);
+  const p = op.p;
+  const id = p.pieceId;
+  const content = pickContent(p);
+
+  if (!s || s.deleted) {
+    if (s && (op.adoptOnly || op.unchanged)) return { result: {} };
+    const version = nextVersion(s ? Number(s.version) : undefined, p.version);
+    if (version === undefined) return { result: EXHAUSTED };
+    // New, or an edit that brings back a piece deleted elsewhere: a new life.
+    const item = pieceItem(id, content, { createdAt: p.createdAt, modifiedAt: p.modifiedAt, version });
+    const big = tooLarge(item);
+    if (big) return { result: big };
+    const write: PlannedWrite = { table: "pieces", item, digest: digestDelta(id, s, item) };
+    if (s) {
+      write.expectedVersion = Number(s.version);
+      const conflict: Conflict = {
+        pieceId: id,
+        resolution: "device-kept",
+        strategy: "edit-beats-delete",
+        deviceFieldsLost: [],
+        reason: "the piece had been deleted on another device; this edit restored it",
+      };
+      return { write, result: { accepted: item, conflict } };
+    }
+    return { write, result: { accepted: item } };
+  }
+  if (op.adoptOnly) return { result: {} };
+
+  const sv = Number(s.version);
+  const serverContent = pickContent(s);
+  // A retry, or a push that changed nothing the server does not already hold.
+  if (sameContent(content, serverContent)) return { result: { accepted: s } };
+
+  const base = baseVersion(p.version);
+  const m = merge(
+    { content, modifiedAt: p.modifiedAt, base: base <= sv ? base : undefined },
+    { content: serverContent, modifiedAt: String(s.modifiedAt), fieldHistory: s.fieldHistory, fieldModifiedAt: s.fieldModifiedAt },
+  );
+  // Reported (protocol 2) when both sides' changes met: a merge, a lost field, or a
+  // field the device won over another device's change. A push that only carried
+  // values the server has since replaced is no conflict.
+  const conflict = (resolution: Conflict["resolution"]): Conflict | undefined =>
+    (resolution === "server-kept" && m.deviceLost.length === 0) || (resolution === "device-kept" && m.serverLost.length === 0)
+      ? undefined
+      : {
+          pieceId: id,
+          resolution,
+          strategy: m.strategy,
+          deviceFieldsLost: m.deviceLost,
+          reason:
+            m.strategy === "three-way"
+              ? `edited on another device since version ${base}; merged field by field, the later edit of a field both changed winning`
+              : `edited on another device since a version this server no longer knows; merged field by field by each value's history`,
+        };
+  const version = nextVersion(sv, p.version);
+
+  if (sameContent(m.content, serverContent)) {
+    // The device only holds older values (or lost every conflict): it takes the
+    // server's copy, which must carry a version above the device's to be taken.
+    if (sv > p.version) return { result: { server: s, conflict: conflict("server-kept") } };
+    if (version === undefined) return { result: EXHAUSTED };
+    const item = pieceItem(id, serverContent, { createdAt: String(s.createdAt), modifiedAt: String(s.modifiedAt), version }, s);
     return {
-      writes,
-      finish: (_stamp: CommitStamp | undefined) => ({
-        outcomes: decisions.map((d) => d.outcome(d.write?.item)),
-        written: writes.length,
-      }),
+      write: { table: "pieces", item, expectedVersion: sv, digest: digestDelta(id, s, item) },
+      result: { server: item, conflict: conflict("server-kept") },
     };
-  });
+  }
+  if (version === undefined) return { result: EXHAUSTED };
+  const deviceKeptAll = sameContent(m.content, content);
+  const modifiedAt = deviceKeptAll ? p.modifiedAt : laterOf(p.modifiedAt, String(s.modifiedAt));
+  const item = pieceItem(id, m.content, { createdAt: String(s.createdAt), modifiedAt, version, changedBy: p.modifiedAt }, s);
+  const big = tooLarge(item);
+  if (big) return { result: big };
+  const write: PlannedWrite = { table: "pieces", item, expectedVersion: sv, digest: digestDelta(id, s, item) };
+  return deviceKeptAll
+    ? { write, result: { accepted: item, conflict: conflict("device-kept") } }
+    : { write, result: { server: item, conflict: conflict("merged") } };
 }
 
-/** Start of a pull, from a v1 lastSyncedAt or a protocol-2 cursor. */
-function pullStart(req: PiecesRequest, nowMs: number): { start: PullStart; expired: boolean } {
+function decideDelete(op: Extract<Op, { type: "delete" }>, s: Stored | undefined, nowMs: number): Decision<OpOutcome> {
+  if (!s || s.deleted) return { result: { acceptedDelete: op.pieceId } };
+  const sv = Number(s.version);
+  if (baseVersion(op.version) !== sv) {
+    // Edited since the deleting device last saw it: the edit is kept.
+    return {
+      result: {
+        server: s,
+        conflict: {
+          pieceId: op.pieceId,
+          resolution: "server-kept",
+          strategy: "edit-beats-delete",
+          deviceFieldsLost: [],
+          reason: `the piece was edited (version ${sv}) after the version ${baseVersion(op.version)} this device deleted`,
+        },
+      },
+    };
+  }
+  const version = nextVersion(sv, op.version);
+  if (version === undefined) return { result: EXHAUSTED };
+  const item: Stored = {
+    pieceId: op.pieceId,
+    deleted: true,
+    version,
+    createdAt: s.createdAt,
+    modifiedAt: op.deletedAt ?? new Date(nowMs).toISOString(),
+    [TTL_ATTRIBUTE]: Math.floor(nowMs / 1000) + TOMBSTONE_RETENTION_DAYS * 86400,
+  };
+  return {
+    write: { table: "pieces", item, expectedVersion: sv, digest: digestDelta(op.pieceId, s, item) },
+    result: { acceptedDelete: op.pieceId },
+  };
+}
+
+/** Start of an incremental pull, from a v1 lastSyncedAt or a protocol-2 cursor. */
+function pullStart(req: PiecesRequest, cursorKey: string | undefined, nowMs: number): { start: PullStart; expired: boolean } {
   if (req.protocol === 2) {
-    if (!req.cursor) return { start: { kind: "all" }, expired: false };
-    const key = decodeCursor(req.cursor);
+    if (!cursorKey) return { start: { kind: "all" }, expired: false };
     // Tombstones older than the retention are gone: such a cursor cannot be trusted
     // to learn every delete, so the device starts over.
-    const expired = Date.parse(key.slice(0, 24)) < nowMs - TOMBSTONE_RETENTION_DAYS * 86400 * 1000;
-    return expired ? { start: { kind: "all" }, expired } : { start: { kind: "after-key", key }, expired };
+    const expired = Date.parse(cursorKey.slice(0, 24)) < nowMs - TOMBSTONE_RETENTION_DAYS * 86400 * 1000;
+    return expired ? { start: { kind: "all" }, expired } : { start: { kind: "after-key", key: cursorKey }, expired };
   }
-  if (req.lastSyncedAt) return { start: { kind: "since-time", ms: Date.parse(req.lastSyncedAt) }, expired: false };
-  return { start: { kind: "all" }, expired: false };
+  return { start: { kind: "since-time", ms: Date.parse(req.lastSyncedAt!) }, expired: false };
 }
 
 export interface SyncOptions {
   /** Escaped bytes a response may take (default: under Lambda's 6 MB). */
   responseBudgetBytes?: number;
+}
+
+/** What the response may still take, in escaped bytes. */
+class Budget {
+  private used = 0;
+  constructor(readonly limit: number) {}
+  take(value: unknown): boolean {
+    const n = escapedSize(value) + SIZE_SLACK;
+    if (this.used + n > this.limit) return false;
+    this.used += n;
+    return true;
+  }
+  get left(): number {
+    return Math.max(0, this.limit - this.used);
+  }
+}
+
+/** The entry hash (hex) of a device's copy of a piece. */
+const deviceEntry = (p: PieceInput) => entryHash(p.pieceId, p.version, pickContent(p)).toString("hex");
+
+/** Runs a push and folds its outcomes into `outcomes` (by piece id). */
+async function push(store: Store, userId: string, ops: Op[], state: SyncState, outcomes: Map<string, OpOutcome>) {
+  const r = await applyOps({ store, userId, kind: "pieces", ops, idOf: opId, decide, state });
+  ops.forEach((op, i) => outcomes.set(opId(op), r.results[i]));
+  return r;
 }
 
 export async function syncPieces(
@@ -291,39 +362,107 @@ export async function syncPieces(
   opts: SyncOptions = {},
 ): Promise<{ response: PiecesResponse; stats: PiecesStats }> {
   const v2 = req.protocol === 2;
-  // A cursor this server did not issue is a 400 before anything is pushed, not after.
-  if (v2 && req.cursor) decodeCursor(req.cursor);
-  const first = await store.getSyncState(userId);
-  // A user this server has never seen (first sync, or moving from the old backend):
-  // every piece the device holds is taken as a push, so nothing is left behind.
-  const adopt = !first.exists;
+  let state = await store.getSyncState(userId);
+  // A cursor this server did not issue to this user is a 400 before anything is pushed.
+  const cursorKey = v2 && req.cursor ? decodeCursor(req.cursor, userId, stateKey(state)) : undefined;
 
+  // ---- push: the device's edits (and, protocol 2, deletes and unchanged pieces to adopt)
   const ops: Op[] = [];
   if (req.operation !== "download") {
     for (const p of req.pieces) {
       if (p.locallyModified) ops.push({ type: "edit", p });
-      else if (adopt) ops.push({ type: "edit", p, adoptOnly: true });
+      else if (v2) ops.push({ type: "edit", p, adoptOnly: true });
     }
     for (const d of req.deletedPieces ?? []) ops.push({ type: "delete", ...d });
   }
-  const outcomes: OpOutcome[] = [];
+  // A backlog past the cap waits for the next sync, unacknowledged.
+  const deferred = ops.splice(MAX_PUSHES_PER_REQUEST).length;
+  const outcomes = new Map<string, OpOutcome>();
   let written = 0;
-  for (const group of groupForTransactions(ops, opSize)) {
-    const r = await pushGroup(store, userId, group);
-    outcomes.push(...r.outcomes);
+  if (ops.length) {
+    const r = await push(store, userId, ops, state, outcomes);
     written += r.written;
+    state = r.state!;
   }
 
+  // ---- v1: compare what the device holds with the server, bucket by bucket
+  let holdings: Map<string, string> | undefined;
+  let serverEntries = new Map<string, string>();
+  let bucketsRead = 0;
+  let adopted = 0;
+  if (!v2 && req.operation !== "upload") {
+    holdings = new Map();
+    const sentIds = new Set(ops.map(opId));
+    for (const p of req.pieces) {
+      const o = outcomes.get(p.pieceId);
+      const held = o?.accepted ?? o?.server;
+      holdings.set(p.pieceId, held ? storedEntry(held)! : deviceEntry(p));
+    }
+    for (let round = 0; round < 3; round++) {
+      const differ = differingBuckets(
+        digestOf([...holdings].map(([pieceId, hex]) => ({ pieceId, hash: Buffer.from(hex, "hex") }))),
+        state.digest,
+      );
+      serverEntries = new Map();
+      for (const b of differ) for (const [id, e] of await store.queryBucket(userId, b)) serverEntries.set(id, e);
+      bucketsRead += differ.length;
+      if (req.operation === "download") break;
+      // Pieces the device holds unchanged that the server lacks (and never deleted),
+      // and pieces it holds at a version this server never issued (the old backend's)
+      // in a state the server does not hold: both are taken as pushes.
+      const differing = new Set(differ);
+      const more: Op[] = [];
+      for (const p of req.pieces) {
+        if (sentIds.has(p.pieceId) || !differing.has(bucketOf(p.pieceId))) continue;
+        const onServer = serverEntries.get(p.pieceId);
+        if (onServer === undefined) more.push({ type: "edit", p, adoptOnly: isServerVersion(p.version) });
+        else if (!isServerVersion(p.version) && onServer !== holdings.get(p.pieceId)) more.push({ type: "edit", p, unchanged: true });
+      }
+      if (!more.length) break;
+      more.splice(MAX_PUSHES_PER_REQUEST);
+      for (const op of more) sentIds.add(opId(op));
+      const r = await push(store, userId, more, state, outcomes);
+      written += r.written;
+      adopted += r.written;
+      state = r.state!;
+      for (const op of more) {
+        const o = outcomes.get(opId(op))!;
+        const held = o.accepted ?? o.server;
+        if (held) holdings.set(opId(op), storedEntry(held)!);
+      }
+      if (r.written === 0) break;
+    }
+  }
+
+  // ---- the answer: push outcomes first, then what the device lacks, within the budget
+  const budget = new Budget((opts.responseBudgetBytes ?? RESPONSE_BUDGET_BYTES) - 4096);
   const updated = new Map<string, WirePiece>();
   const server = new Map<string, WirePiece>();
   const conflicts: Conflict[] = [];
   const acceptedDeletes: string[] = [];
-  for (const o of outcomes) {
-    if (o.accepted) updated.set(o.accepted.pieceId, o.accepted);
-    if (o.server) server.set(o.server.pieceId, o.server);
-    if (o.conflict) conflicts.push(o.conflict);
-    if (o.acceptedDelete) acceptedDeletes.push(o.acceptedDelete);
+  const refused: RefusedPiece[] = req.refused.map((r) => ({ pieceId: r.id, index: r.index, code: r.code, message: r.message, fields: r.fields }));
+  const indexOf = new Map(req.pieces.map((p, i) => [p.pieceId, i]));
+  for (const [id, o] of outcomes) {
+    if (o.refused) {
+      refused.push({ pieceId: id, index: indexOf.get(id) ?? -1, ...o.refused });
+      continue;
+    }
+    if (o.acceptedDelete && budget.take(id)) acceptedDeletes.push(id);
+    // An outcome that does not fit is left out: the device still holds its edit as
+    // modified and pushes it again; the server decides the same way then.
+    if (o.accepted) {
+      const w = toWire(userId, o.accepted);
+      if (budget.take(w) && budget.take(id)) updated.set(id, w);
+      else continue;
+    }
+    if (o.server) {
+      const w = toWire(userId, o.server);
+      if (budget.take(w)) server.set(id, w);
+      else continue;
+    }
+    if (o.conflict && v2 && budget.take(o.conflict)) conflicts.push(o.conflict);
   }
+  if (v2) for (const r of refused) budget.take(r);
 
   const deletedPieces: NonNullable<PiecesResponse["deletedPieces"]> = [];
   let syncedAt: string;
@@ -331,57 +470,101 @@ export async function syncPieces(
   let more = false;
   let pulled = 0;
   let expired = false;
+  let fullPull = false;
+  /** A stored item the device holds exactly: not worth a place in the answer. */
+  const deviceHolds = (item: Stored) =>
+    holdings ? holdings.get(String(item.pieceId)) === storedEntry(item) : updated.get(String(item.pieceId))?.version === Number(item.version);
+  const addPulled = (w: WirePiece) => {
+    pulled++;
+    // Changed again since it was acknowledged: the device takes the newer one.
+    updated.delete(w.pieceId);
+    const prev = server.get(w.pieceId);
+    if (!prev || prev.version <= w.version) server.set(w.pieceId, w);
+  };
+
   if (req.operation === "upload") {
-    syncedAt = req.lastSyncedAt ?? "1970-01-01T00:00:00Z";
+    syncedAt = isoMillis(req.lastSyncedAt ?? 0);
   } else {
-    // Nothing written: the state read at the start is still the one to pull up to.
-    const state = written === 0 && first.exists ? first : await store.ensureSyncState(userId);
-    const ps = pullStart(req, store.now());
-    expired = ps.expired;
-    const fixed = escapedSize({ serverPieces: [...server.values()], updatedPieces: [...updated.values()], conflicts }) + 4096;
-    const page = await pullChanges<WirePiece | { tombstone: true; pieceId: string; version: number; deletedAt: string }>({
-      store,
-      kind: "pieces",
-      userId,
-      state,
-      start: ps.start,
-      budget: (opts.responseBudgetBytes ?? RESPONSE_BUDGET_BYTES) - fixed,
-      limit: v2 ? (req.limit ?? DEFAULT_PAGE_LIMIT) : Infinity,
-      exact: v2,
-      render: (item) => {
-        if (item.deleted) {
-          return v2 ? { tombstone: true, pieceId: String(item.pieceId), version: Number(item.version), deletedAt: String(item.modifiedAt) } : undefined;
-        }
-        // The device was just told it holds this version: no need to spend the page on it.
-        if (updated.get(String(item.pieceId))?.version === Number(item.version)) return undefined;
-        return toWire(userId, item);
-      },
-    });
-    for (const w of page.items) {
-      if ("tombstone" in w) {
-        deletedPieces.push({ pieceId: w.pieceId, version: w.version, deletedAt: w.deletedAt });
-        continue;
+    if (!state.exists) state = await store.ensureSyncState(userId);
+    // A v1 device without lastSyncedAt (every cold start and sign-in), or with one
+    // this server cannot have issued (later than anything it holds for this user),
+    // gets what it lacks or holds older: the buckets that differ, read above.
+    fullPull = !v2 && (!req.lastSyncedAt || Date.parse(req.lastSyncedAt) > Date.parse(completeSyncedAt(state)));
+    let done = false;
+    if (fullPull) {
+      const want = [...serverEntries].filter(([id, e]) => holdings!.get(id) !== e && !server.has(id)).map(([id]) => id);
+      const items = want.length ? await store.getMany("pieces", userId, want) : new Map<string, Stored>();
+      const page: WirePiece[] = [];
+      const pageBudget = new Budget(budget.left);
+      done = [...items.values()].every((item) => {
+        if (item.deleted) return true;
+        const w = toWire(userId, item);
+        page.push(w);
+        return pageBudget.take(w);
+      });
+      if (done) {
+        page.forEach(addPulled);
+        syncedAt = completeSyncedAt(state);
       }
-      pulled++;
-      // Changed again since it was acknowledged: the device takes the newer one.
-      if (updated.has(w.pieceId)) updated.delete(w.pieceId);
-      const prev = server.get(w.pieceId);
-      if (!prev || prev.version <= w.version) server.set(w.pieceId, w);
     }
-    syncedAt = page.syncedAt;
-    more = page.more;
-    cursor = page.lastKey ? encodeCursor(page.lastKey) : req.cursor;
+    if (!done) {
+      // Incremental (or a full pull too large for one answer): the changes since the
+      // device's cursor, in change order; a v1 page that must stop ends at a whole
+      // second, and its syncedAt is that second.
+      const ps = fullPull ? { start: { kind: "all" } as PullStart, expired: false } : pullStart(req, cursorKey, store.now());
+      expired = ps.expired;
+      const page = await pullChanges<WirePiece | { tombstone: true; pieceId: string; version: number; deletedAt: string }>({
+        store,
+        kind: "pieces",
+        userId,
+        state,
+        start: ps.start,
+        budget: budget.left,
+        limit: v2 ? (req.limit ?? DEFAULT_PAGE_LIMIT) : Infinity,
+        exact: v2,
+        render: (item) => {
+          if (item.deleted) {
+            return v2
+              ? { tombstone: true, pieceId: String(item.pieceId), version: Number(item.version), deletedAt: isoMillis(item.modifiedAt) }
+              : undefined;
+          }
+          return deviceHolds(item) ? undefined : toWire(userId, item);
+        },
+      });
+      for (const w of page.items) {
+        if ("tombstone" in w) deletedPieces.push({ pieceId: w.pieceId, version: w.version, deletedAt: w.deletedAt });
+        else addPulled(w);
+      }
+      syncedAt = page.syncedAt;
+      more = page.more;
+      cursor = page.lastKey ? encodeCursor(page.lastKey, userId) : req.cursor;
+    }
   }
 
   const response: PiecesResponse = {
     serverPieces: [...server.values()],
     uploadedPieces: [...updated.keys()],
     updatedPieces: [...updated.values()],
-    syncedAt,
+    syncedAt: syncedAt!,
   };
   if (v2) {
-    Object.assign(response, { cursor, hasMore: more, deletedPieces, acceptedDeletes, conflicts });
+    Object.assign(response, { cursor, hasMore: more, deletedPieces, acceptedDeletes, conflicts, refusedPieces: refused });
     if (expired) response.cursorExpired = true;
   }
-  return { response, stats: { pushed: ops.length, written, conflicts: conflicts.length, pulled, more } };
+  return {
+    response,
+    stats: {
+      pushed: ops.length,
+      written,
+      adopted,
+      conflicts: [...outcomes.values()].filter((o) => o.conflict).length,
+      refused: refused.length,
+      refusedReasons: refused.length ? refused.slice(0, 20).map((r) => `${r.index}:${r.code}`).join(",") : undefined,
+      deferred,
+      bucketsRead,
+      pulled,
+      fullPull,
+      more,
+    },
+  };
 }

@@ -6,7 +6,7 @@ import { handleRoute, ProxyEvent } from "./http";
 import { syncPieces, SyncOptions } from "./pieces";
 import { syncSessions } from "./sessions";
 import { Store, StoreDeps } from "./store";
-import { parseRequest, piecesRequestSchema, sessionsRequestSchema } from "./validation";
+import { parsePiecesRequest, parseSessionsRequest } from "./validation";
 
 export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 3, ...config }), {
@@ -17,16 +17,16 @@ export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocum
 export function piecesRoute(store: Store, opts: SyncOptions = {}) {
   return (event: ProxyEvent) =>
     handleRoute("POST /pieces", event, async (body, { userId }) => {
-      const req = parseRequest(piecesRequestSchema, body);
+      const req = parsePiecesRequest(body);
       const { response, stats } = await syncPieces(store, userId, req, opts);
-      return { body: response, stats: { ...stats, protocol: req.protocol ?? 1, sent: req.pieces.length } };
+      return { body: response, stats: { ...stats, protocol: req.protocol ?? 1, sent: req.pieces.length + req.refused.length } };
     });
 }
 
 export function sessionsRoute(store: Store, opts: SyncOptions = {}) {
   return (event: ProxyEvent) =>
     handleRoute("POST /sessions", event, async (body, { userId }) => {
-      const req = parseRequest(sessionsRequestSchema, body);
+      const req = parseSessionsRequest(body);
       const { response, stats } = await syncSessions(store, userId, req, opts);
       return { body: response, stats: { ...stats, protocol: req.protocol ?? 1 } };
     });

@@ -2,19 +2,12 @@
 // an end time that arrives later is kept) and answer with the user's sessions.
 // A v1 request has no cursor, so a v1 answer lists the user's sessions newest
 // first up to the response budget; protocol 2 pages by cursor instead.
-import { RESPONSE_BUDGET_BYTES } from "../../lib/limits";
+import { MAX_SESSION_WRITES_PER_REQUEST, RESPONSE_BUDGET_BYTES } from "../../lib/limits";
 import { CHANGE_KEY } from "../../lib/tables";
 import type { SyncOptions } from "./pieces";
-import { Store } from "./store";
-import {
-  decodeCursor,
-  encodeCursor,
-  escapedSize,
-  groupForTransactions,
-  pullChanges,
-  readPlanCommit,
-} from "./sync-engine";
-import { DEFAULT_PAGE_LIMIT, SessionInput, SessionsRequest } from "./validation";
+import { PlannedWrite, Store } from "./store";
+import { applyOps, decodeCursor, encodeCursor, escapedSize, isoMillis, pullChanges, stateKey } from "./sync-engine";
+import { DEFAULT_PAGE_LIMIT, Refused, SessionInput, SessionsRequest } from "./validation";
 
 export interface WireSession {
   sessionId: string;
@@ -31,51 +24,46 @@ export interface SessionsResponse {
   syncedAt: string;
   cursor?: string;
   hasMore?: boolean;
+  /** Protocol 2: sessions refused on their own (README, "Refused pieces and sessions"). */
+  refusedSessions?: { sessionId?: string; index: number; code: Refused["code"]; message: string; fields?: Refused["fields"] }[];
 }
 
 export interface SessionsStats {
   pushed: number;
   written: number;
+  refused: number;
+  refusedReasons?: string;
+  deferred: number;
   pulled: number;
   more: boolean;
 }
 
+/** A session as the app decodes it; its dates in the one form the app reads both start and end with. */
 export function toWireSession(userId: string, item: Record<string, any>): WireSession {
   const s: WireSession = {
     sessionId: String(item.sessionId),
     userId,
     pieceId: String(item.pieceId),
-    startedAt: String(item.startedAt),
-    createdAt: String(item.createdAt),
+    startedAt: isoMillis(item.startedAt),
+    createdAt: isoMillis(item.createdAt),
   };
-  if (item.endedAt) s.endedAt = String(item.endedAt);
+  if (item.endedAt) s.endedAt = isoMillis(item.endedAt);
   return s;
 }
 
 const later = (a?: string, b?: string) => (!a ? b : !b ? a : Date.parse(a) >= Date.parse(b) ? a : b);
 
-async function pushGroup(store: Store, userId: string, group: SessionInput[]) {
-  return readPlanCommit(store, userId, "sessions", group.map((s) => s.sessionId), (existing) => {
-    const writes = group.flatMap((s) => {
-      const cur = existing.get(s.sessionId);
-      if (!cur) {
-        const item: Record<string, unknown> = {
-          sessionId: s.sessionId,
-          pieceId: s.pieceId,
-          startedAt: s.startedAt,
-          createdAt: s.createdAt,
-        };
-        if (s.endedAt) item.endedAt = s.endedAt;
-        return [{ table: "sessions" as const, item }];
-      }
-      // Known session: only a (later) end time changes it; a retry changes nothing.
-      const endedAt = later(cur.endedAt, s.endedAt);
-      if (endedAt === cur.endedAt) return [];
-      const { seq, changedAt, [CHANGE_KEY]: ck, userId: _u, ...rest } = cur;
-      return [{ table: "sessions" as const, item: { ...rest, endedAt }, expectedChangeKey: String(ck) }];
-    });
-    return { writes, finish: () => writes.length };
-  });
+/** Stores a new session; a known one changes only when a later end time arrives (a retry changes nothing). */
+function decideSession(s: SessionInput, cur: Record<string, any> | undefined): { write?: PlannedWrite; result: true } {
+  if (!cur) {
+    const item: Record<string, unknown> = { sessionId: s.sessionId, pieceId: s.pieceId, startedAt: s.startedAt, createdAt: s.createdAt };
+    if (s.endedAt) item.endedAt = s.endedAt;
+    return { write: { table: "sessions", item }, result: true };
+  }
+  const endedAt = later(cur.endedAt, s.endedAt);
+  if (endedAt === cur.endedAt) return { result: true };
+  const { seq, changedAt, [CHANGE_KEY]: ck, userId: _u, ...rest } = cur;
+  return { write: { table: "sessions", item: { ...rest, endedAt }, expectedChangeKey: String(ck) }, result: true };
 }
 
 export async function syncSessions(
@@ -84,23 +72,43 @@ export async function syncSessions(
   req: SessionsRequest,
   opts: SyncOptions = {},
 ): Promise<{ response: SessionsResponse; stats: SessionsStats }> {
-  // A cursor this server did not issue is a 400 before anything is pushed, not after.
-  if (req.protocol === 2 && req.cursor) decodeCursor(req.cursor);
-  let written = 0;
-  for (const group of groupForTransactions(req.sessions, (s) => escapedSize(s) + 200)) {
-    written += await pushGroup(store, userId, group);
-  }
-  const uploaded = req.sessions.map((s) => s.sessionId);
-  const state = await store.ensureSyncState(userId);
-  const budget = (opts.responseBudgetBytes ?? RESPONSE_BUDGET_BYTES) - escapedSize(uploaded) - 4096;
+  // A v1 answer needs no sync state (it lists sessions newest first); protocol 2 pages from a cursor.
+  let state = req.protocol === 2 ? await store.getSyncState(userId) : undefined;
+  // A cursor this server did not issue to this user is a 400 before anything is pushed.
+  const cursorKey = state && req.cursor ? decodeCursor(req.cursor, userId, stateKey(state)) : undefined;
+  // A backlog past the cap waits for the next sync, unacknowledged.
+  const toWrite = req.sessions.slice(0, MAX_SESSION_WRITES_PER_REQUEST);
+  const r = await applyOps({
+    store,
+    userId,
+    kind: "sessions",
+    ops: toWrite,
+    idOf: (s) => s.sessionId,
+    decide: (s, cur) => decideSession(s, cur),
+    state,
+  });
+  const written = r.written;
+  state = r.state;
+  const uploaded = toWrite.map((s) => s.sessionId);
+  const refusedSessions = req.refused.map((x) => ({ sessionId: x.id, index: x.index, code: x.code, message: x.message, fields: x.fields }));
+  const budget =
+    (opts.responseBudgetBytes ?? RESPONSE_BUDGET_BYTES) - escapedSize(uploaded) - escapedSize(refusedSessions) - 4096;
+  const base = {
+    pushed: req.sessions.length,
+    written,
+    refused: req.refused.length,
+    refusedReasons: req.refused.length ? req.refused.slice(0, 20).map((x) => `${x.index}:${x.code}`).join(",") : undefined,
+    deferred: req.sessions.length - toWrite.length,
+  };
 
   if (req.protocol === 2) {
+    if (!state?.exists) state = await store.ensureSyncState(userId);
     const page = await pullChanges<WireSession>({
       store,
       kind: "sessions",
       userId,
       state,
-      start: req.cursor ? { kind: "after-key", key: decodeCursor(req.cursor) } : { kind: "all" },
+      start: cursorKey ? { kind: "after-key", key: cursorKey } : { kind: "all" },
       budget,
       limit: req.limit ?? DEFAULT_PAGE_LIMIT,
       exact: true,
@@ -111,10 +119,11 @@ export async function syncSessions(
         uploadedSessions: uploaded,
         serverSessions: page.items,
         syncedAt: page.syncedAt,
-        cursor: page.lastKey ? encodeCursor(page.lastKey) : req.cursor,
+        cursor: page.lastKey ? encodeCursor(page.lastKey, userId) : req.cursor,
         hasMore: page.more,
+        refusedSessions,
       },
-      stats: { pushed: req.sessions.length, written, pulled: page.items.length, more: page.more },
+      stats: { ...base, pulled: page.items.length, more: page.more },
     };
   }
 
@@ -145,6 +154,6 @@ export async function syncSessions(
       serverSessions,
       syncedAt: new Date(store.now()).toISOString(),
     },
-    stats: { pushed: req.sessions.length, written, pulled: serverSessions.length, more },
+    stats: { ...base, pulled: serverSessions.length, more },
   };
 }

@@ -16,8 +16,10 @@ import {
   QueryCommandInput,
   TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { randomUUID } from "node:crypto";
 import { MAX_ITEMS_PER_TRANSACTION } from "../../lib/limits";
-import { CHANGE_INDEX, CHANGE_KEY, PIECES_TABLE, SESSIONS_TABLE, SYNC_STATE_KEY } from "../../lib/tables";
+import { BUCKET_INDEX, BUCKET_KEY, CHANGE_INDEX, CHANGE_KEY, PIECES_TABLE, SESSIONS_TABLE, SYNC_STATE_KEY } from "../../lib/tables";
+import { bucketPrefix, digestFrom, emptyDigest, entryOfBucketKey, xorInto } from "./digest";
 import { StoreUnavailableError } from "./errors";
 
 export interface StoreDeps {
@@ -36,6 +38,8 @@ export interface SyncState {
   /** Server time of the latest change, ISO with milliseconds. */
   changedAt: string;
   exists: boolean;
+  /** The repertoire digest (functions/core/digest.ts) as of `seq`. */
+  digest: Buffer;
 }
 
 export type TableKind = "pieces" | "sessions";
@@ -48,12 +52,16 @@ export interface PlannedWrite {
   expectedVersion?: number;
   /** Sessions carry no version: condition on the change key read instead. */
   expectedChangeKey?: string;
+  /** Entry hashes to XOR into the user's digest (a piece's old entry and its new one). */
+  digest?: { bucket: number; hash: Buffer }[];
 }
 
 export interface CommitStamp {
   seq: number;
   changedAt: string;
   changeKey: string;
+  /** The user's sync state right after this commit. */
+  state: SyncState;
 }
 
 const RETRYABLE = new Set([
@@ -69,10 +77,34 @@ const RETRYABLE = new Set([
 ]);
 const RETRYABLE_REASONS = new Set(["TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"]);
 
+/** Node's and the SDK's names for a connection that failed, dropped or timed out (as in @smithy/service-error-classification). */
+const NETWORK_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ECONNABORTED",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+const NETWORK_NAMES = new Set(["TimeoutError", "RequestTimeout", "RequestTimeoutException", "AbortError"]);
+
+function isNetworkError(e: any): boolean {
+  if (NETWORK_CODES.has(e.code) || NETWORK_CODES.has(e.cause?.code) || NETWORK_NAMES.has(e.name)) return true;
+  return typeof e.message === "string" && /socket hang up|ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED|network error|connection (?:reset|closed)/i.test(e.message);
+}
+
 export function isRetryable(e: any): boolean {
   if (!e) return false;
   if (RETRYABLE.has(e.name)) return true;
   if (e.$metadata?.httpStatusCode >= 500) return true;
+  // No HTTP answer at all: the connection dropped ("socket hang up"), timed out or
+  // was refused. The SDK rethrows these as plain errors, with Node's code if any.
+  if (e.$metadata?.httpStatusCode === undefined && isNetworkError(e)) return true;
   if (e.name === "TransactionCanceledException") {
     const codes: string[] = (e.CancellationReasons ?? []).map((r: any) => r?.Code).filter(Boolean);
     return codes.some((c) => RETRYABLE_REASONS.has(c)) && !codes.includes("ConditionalCheckFailed");
@@ -166,8 +198,8 @@ export class Store {
         }),
       ),
     );
-    if (!r.Item) return { seq: 0, changedAt: "", exists: false };
-    return { seq: Number(r.Item.seq), changedAt: String(r.Item.changedAt), exists: true };
+    if (!r.Item) return { seq: 0, changedAt: "", exists: false, digest: emptyDigest() };
+    return { seq: Number(r.Item.seq), changedAt: String(r.Item.changedAt), exists: true, digest: digestFrom(r.Item.digest) };
   }
 
   /** Creates the user's counter if absent (first contact); returns the state. */
@@ -186,7 +218,7 @@ export class Store {
           }),
         ),
       );
-      return { seq: 0, changedAt, exists: true };
+      return { seq: 0, changedAt, exists: true, digest: emptyDigest() };
     } catch (e) {
       if (isConditionFailure(e)) return this.getSyncState(userId);
       throw e;
@@ -232,20 +264,23 @@ export class Store {
     const changedAt = nextChangedAt(state.exists ? state.changedAt : undefined, this.now());
     const seq = state.seq + writes.length;
     const hk = PIECES_TABLE.hashKey;
+    const deltas = writes.flatMap((w) => w.digest ?? []);
+    const digest = Buffer.from(state.digest);
+    for (const d of deltas) xorInto(digest, d.bucket, d.hash);
     const counter = state.exists
       ? {
           Update: {
             TableName: this.tables.pieces,
             Key: { [hk]: userId, [PIECES_TABLE.rangeKey]: SYNC_STATE_KEY },
-            UpdateExpression: "SET seq = :seq, changedAt = :at",
+            UpdateExpression: deltas.length ? "SET seq = :seq, changedAt = :at, digest = :d" : "SET seq = :seq, changedAt = :at",
             ConditionExpression: "seq = :prev",
-            ExpressionAttributeValues: { ":seq": seq, ":at": changedAt, ":prev": state.seq },
+            ExpressionAttributeValues: { ":seq": seq, ":at": changedAt, ":prev": state.seq, ...(deltas.length ? { ":d": digest } : {}) },
           },
         }
       : {
           Put: {
             TableName: this.tables.pieces,
-            Item: { [hk]: userId, [PIECES_TABLE.rangeKey]: SYNC_STATE_KEY, seq, changedAt },
+            Item: { [hk]: userId, [PIECES_TABLE.rangeKey]: SYNC_STATE_KEY, seq, changedAt, ...(deltas.length ? { digest } : {}) },
             ConditionExpression: "attribute_not_exists(#k)",
             ExpressionAttributeNames: { "#k": hk },
           },
@@ -280,15 +315,19 @@ export class Store {
         Put: { TableName, Item, ConditionExpression: "attribute_not_exists(#k)", ExpressionAttributeNames: { "#k": hk } },
       };
     });
+    // One token for every attempt of this commit: if an attempt was applied but its
+    // answer lost (a dropped connection), DynamoDB answers the retry with success
+    // instead of failing it on the conditions the first attempt already consumed.
+    const ClientRequestToken = randomUUID();
     try {
       await this.withRetry("write", () =>
-        this.doc.send(new TransactWriteCommand({ TransactItems: [counter, ...items] as any })),
+        this.doc.send(new TransactWriteCommand({ TransactItems: [counter, ...items] as any, ClientRequestToken })),
       );
     } catch (e) {
       if (isConditionFailure(e)) return "conflict";
       throw e;
     }
-    return { seq, changedAt, changeKey: changeKey(changedAt, seq) };
+    return { seq, changedAt, changeKey: changeKey(changedAt, seq), state: { seq, changedAt, exists: true, digest } };
   }
 
   /**
@@ -332,5 +371,29 @@ export class Store {
     };
     const r = await this.withRetry("read", () => this.doc.send(new QueryCommand(input)));
     return { items: (r.Items ?? []) as Record<string, any>[], lastKey: r.LastEvaluatedKey };
+  }
+
+  /**
+   * The entry hash (hex) of every live piece of a user in one digest bucket, from
+   * the keys-only byBucket index, strongly consistent.
+   */
+  async queryBucket(userId: string, bucket: number): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    let start: Record<string, any> | undefined;
+    do {
+      const input: QueryCommandInput = {
+        TableName: this.tables.pieces,
+        IndexName: BUCKET_INDEX,
+        KeyConditionExpression: "#h = :h AND begins_with(#b, :b)",
+        ExpressionAttributeNames: { "#h": PIECES_TABLE.hashKey, "#b": BUCKET_KEY },
+        ExpressionAttributeValues: { ":h": userId, ":b": bucketPrefix(bucket) },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      };
+      const r = await this.withRetry("read", () => this.doc.send(new QueryCommand(input)));
+      for (const it of r.Items ?? []) out.set(String(it[PIECES_TABLE.rangeKey]), entryOfBucketKey(String(it[BUCKET_KEY])));
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return out;
   }
 }

@@ -1,7 +1,10 @@
-// The parts of a sync that pieces and sessions share: splitting a push into
-// transactions, the read-plan-commit loop that retries on contention, the pull
-// of changes in change order within a response budget, and the two cursor forms
-// (a v1 client's whole-second time, a protocol-2 client's opaque cursor).
+// The parts of a sync that pieces and sessions share: the read-decide-commit loop
+// that splits a push into transactions by the size of what it writes and retries
+// on contention, the pull of changes in change order within a response budget,
+// the two cursor forms (a v1 client's whole-second time, a protocol-2 client's
+// opaque cursor tied to its user) and the date form of every answer.
+import { createHash } from "node:crypto";
+import { plainItemBytes } from "../../lib/item-size";
 import { MAX_ITEMS_PER_TRANSACTION, MAX_TRANSACTION_BYTES, RESPONSE_BUDGET_BYTES } from "../../lib/limits";
 import { CHANGE_KEY } from "../../lib/tables";
 import { StoreUnavailableError, ValidationError } from "./errors";
@@ -31,56 +34,133 @@ export function groupForTransactions<T>(items: T[], sizeOf: (t: T) => number): T
   return groups;
 }
 
-export interface Plan<R> {
-  writes: PlannedWrite[];
-  /** Builds the outcome once the writes are committed (stamp undefined: nothing written). */
-  finish(stamp: CommitStamp | undefined): R;
+/** What one operation of a push does: the write it needs (if any) and its outcome once written. */
+export interface Decision<R> {
+  write?: PlannedWrite;
+  result: R;
 }
 
 const MAX_REPLANS = 8;
+/** Keys, change key, sequence and change time that commit() adds to every item. */
+const COMMIT_OVERHEAD_BYTES = 200;
+
+/** Bytes a planned write takes in a transaction, as DynamoDB sizes items. */
+export function writeBytes(w: PlannedWrite): number {
+  return plainItemBytes(w.item) + COMMIT_OVERHEAD_BYTES;
+}
+
+export interface ApplyResult<R> {
+  /** Outcome of each operation, in order. */
+  results: R[];
+  written: number;
+  /** The user's sync state after the last commit, or as read (undefined: there was nothing to do and no state was given). */
+  state: SyncState | undefined;
+}
 
 /**
- * Reads the user's state and the items named by `ids`, asks `plan` what to write,
- * and commits it; when another writer got there first, reads again and re-plans.
+ * Reads the items the operations name, decides each one against what is stored,
+ * and commits the writes in transactions grouped by the size and number of the
+ * items they write (so a merge that writes more than the device sent still fits).
+ * When another writer got there first, the operations not yet committed are read
+ * and decided again. Each operation's result is kept only once its write (if any)
+ * is committed.
  */
-export async function readPlanCommit<R>(
-  store: Store,
-  userId: string,
-  kind: TableKind,
-  ids: string[],
-  plan: (existing: Map<string, Record<string, any>>, state: SyncState) => Plan<R>,
-): Promise<R> {
-  for (let attempt = 0; attempt < MAX_REPLANS; attempt++) {
-    const state = await store.getSyncState(userId);
-    const existing = await store.getMany(kind, userId, ids);
-    const p = plan(existing, state);
-    if (p.writes.length === 0) return p.finish(undefined);
-    const stamp = await store.commit(userId, state, p.writes);
-    if (stamp !== "conflict") return p.finish(stamp);
-    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 20 * (attempt + 1))));
+export async function applyOps<O, R>(o: {
+  store: Store;
+  userId: string;
+  kind: TableKind;
+  ops: O[];
+  idOf: (op: O) => string;
+  decide: (op: O, stored: Record<string, any> | undefined, nowMs: number) => Decision<R>;
+  /** The state already read for this request, if any. */
+  state?: SyncState;
+}): Promise<ApplyResult<R>> {
+  const { store, userId } = o;
+  const results: R[] = new Array(o.ops.length);
+  if (o.ops.length === 0) return { results, written: 0, state: o.state };
+  let state = o.state ?? (await store.getSyncState(userId));
+  let pending = o.ops.map((_, i) => i);
+  let written = 0;
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    if (attempt >= MAX_REPLANS) {
+      throw new StoreUnavailableError(
+        "contention",
+        "Another device of yours was saving at the same moment. Your changes were not accepted yet; please sync again.",
+      );
+    }
+    if (attempt > 0) {
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 20 * attempt)));
+      state = await store.getSyncState(userId);
+    }
+    const stored = await store.getMany(o.kind, userId, pending.map((i) => o.idOf(o.ops[i])));
+    const nowMs = store.now();
+    const toWrite: { i: number; write: PlannedWrite; result: R }[] = [];
+    for (const i of pending) {
+      const d = o.decide(o.ops[i], stored.get(o.idOf(o.ops[i])), nowMs);
+      if (d.write) toWrite.push({ i, write: d.write, result: d.result });
+      else results[i] = d.result;
+    }
+    pending = [];
+    const groups = groupForTransactions(toWrite, (t) => writeBytes(t.write));
+    for (let g = 0; g < groups.length; g++) {
+      const stamp = await store.commit(userId, state, groups[g].map((t) => t.write));
+      if (stamp === "conflict") {
+        pending = groups.slice(g).flatMap((grp) => grp.map((t) => t.i));
+        break;
+      }
+      state = stamp.state;
+      written += groups[g].length;
+      for (const t of groups[g]) results[t.i] = t.result;
+    }
   }
-  throw new StoreUnavailableError(
-    "contention",
-    "Another device of yours was saving at the same moment. Your changes were not accepted yet; please sync again.",
-  );
+  return { results, written, state };
 }
 
 // ---- cursors -------------------------------------------------------------
 
-export function encodeCursor(key: string): string {
-  return Buffer.from(key, "utf8").toString("base64url");
+/** A short tag of the user a cursor was issued to. */
+function userTag(userId: string): string {
+  return createHash("sha256").update(userId).digest("base64url").slice(0, 12);
 }
 
-const CHANGE_KEY_FORM = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\|\d{12}$/;
+export function encodeCursor(key: string, userId: string): string {
+  return Buffer.from(`${key}|${userTag(userId)}`, "utf8").toString("base64url");
+}
 
-export function decodeCursor(cursor: string): string {
-  const key = Buffer.from(cursor, "base64url").toString("utf8");
-  if (!CHANGE_KEY_FORM.test(key)) {
-    throw new ValidationError("invalid_cursor", "cursor is not one this server issued", [
-      { path: "cursor", message: "is not a cursor this server issued" },
-    ]);
-  }
-  return key;
+const CURSOR_FORM = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\|\d{12})\|([A-Za-z0-9_-]{12})$/;
+
+function invalidCursor(why: string): ValidationError {
+  return new ValidationError("invalid_cursor", `cursor ${why}; start over without a cursor`, [
+    { path: "cursor", message: `${why}` },
+  ]);
+}
+
+/**
+ * The change key in a protocol-2 cursor. It must be one this server issued to this
+ * user: well formed, tagged with this user, and not past the user's latest change
+ * (`upTo`, the counter's change key; no cursor is ever issued beyond it).
+ */
+export function decodeCursor(cursor: string, userId: string, upTo: string | undefined): string {
+  const m = CURSOR_FORM.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  if (!m) throw invalidCursor("is not one this server issued");
+  if (m[2] !== userTag(userId)) throw invalidCursor("was issued to another user");
+  if (upTo === undefined || m[1] > upTo) throw invalidCursor("is ahead of every change this server holds for you");
+  return m[1];
+}
+
+/** The counter's change key of a state: nothing a cursor points to is above it. */
+export function stateKey(state: SyncState): string | undefined {
+  return state.exists && state.seq > 0 ? changeKey(state.changedAt, state.seq) : undefined;
+}
+
+/**
+ * A date as every answer writes it: UTC with exactly three fraction digits
+ * (2025-06-18T12:34:56.000Z), the same instant. The app reads some dates only in
+ * this form (../shared/ios-sync-contract.md, "Dates").
+ */
+export function isoMillis(date: string | number): string {
+  const ms = typeof date === "number" ? date : Date.parse(date);
+  return new Date(Number.isNaN(ms) ? 0 : ms).toISOString();
 }
 
 /** The change time encoded in a change key, in ms. */
@@ -89,7 +169,7 @@ export function changeKeyTime(key: string): number {
 }
 
 function isoSecond(ms: number): string {
-  return new Date(floorSecond(ms)).toISOString().replace(".000Z", "Z");
+  return new Date(floorSecond(ms)).toISOString();
 }
 
 /**

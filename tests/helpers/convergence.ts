@@ -11,16 +11,20 @@
 //   the value it replaced on the device that wrote it (its parent);
 // - an acknowledgement is a piece listed in updatedPieces: the server says it
 //   holds exactly what the device sent, at that version and modifiedAt;
+// - the devices behave like the shipped app (tests/helpers/device.ts): practice
+//   starts and favourite toggles bump the local version, cold starts forget
+//   lastSyncedAt, dates are read as the app reads them; so a push's base is the
+//   last version the device took from the server, not the version it sends;
 // - at the end, each acknowledged field value must still be there, or have been
 //   replaced by a value written by someone who had seen it (a descendant), or by a
 //   conflicting value the documented rule lets win: pushed with a modifiedAt at
 //   least the edit time of the acknowledged value (when a push first changed the
 //   field to it), and either changed since the pushing device's base
-//   (three-way merge) or pushed from a base the server no longer keeps
-//   (MERGE_HISTORY_DEPTH versions back: last-writer-wins on the whole piece).
+//   (three-way merge) or pushed from a base the server no longer knows for
+//   that field (FIELD_HISTORY_DEPTH values back, or none).
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import fc from "fast-check";
-import { MERGE_HISTORY_DEPTH } from "../../lib/limits";
+import { FIELD_HISTORY_DEPTH } from "../../lib/limits";
 import { SYNC_STATE_KEY } from "../../lib/tables";
 import { CONTENT_KEYS, Device, DeviceClock, LocalPiece, Transport } from "./device";
 import { FaultKind, FaultyClient, withFaults } from "./faults";
@@ -42,10 +46,14 @@ export type Step =
   | { k: "edit"; d: number; p: number; fields: EditField[] }
   | { k: "record"; d: number; p: number; ended: boolean }
   | { k: "end"; d: number; s: number }
-  | { k: "syncPieces"; d: number; fault: Fault }
-  | { k: "syncSessions"; d: number; fault: Fault }
-  /** Every device syncs pieces at once (fault, if any, on device d's request / on the shared client). */
-  | { k: "syncAll"; d: number; sessions: boolean; fault: Fault };
+  /** A favourite toggle on the practice screen: a local version bump. */
+  | { k: "favorite"; d: number; p: number }
+  /** iOS ended the app in the background; it launches again (lastSyncedAt forgotten). */
+  | { k: "coldStart"; d: number }
+  /** The app's sync: /pieces then /sessions; a network fault hits the request `on`. */
+  | { k: "sync"; d: number; on: "pieces" | "sessions"; fault: Fault }
+  /** Every device syncs at once (fault, if any, on device d's pieces request / on the shared client). */
+  | { k: "syncAll"; d: number; fault: Fault };
 
 export interface Case {
   devices: number;
@@ -70,12 +78,14 @@ export function stepText(s: Step): string {
       return `d${s.d}.record(piece ${s.p}${s.ended ? ", ended" : ", open"})`;
     case "end":
       return `d${s.d}.end(own open session ${s.s})`;
-    case "syncPieces":
-      return `d${s.d}.syncPieces${faultText(s.fault)}`;
-    case "syncSessions":
-      return `d${s.d}.syncSessions${faultText(s.fault)}`;
+    case "favorite":
+      return `d${s.d}.toggleFavorite(piece ${s.p}, practice screen: version +1)`;
+    case "coldStart":
+      return `d${s.d}.coldStart()`;
+    case "sync":
+      return `d${s.d}.sync${s.fault && "net" in s.fault ? ` [${s.fault.net} on /${s.on}]` : faultText(s.fault)}`;
     case "syncAll":
-      return `all.syncPieces${s.sessions ? "+Sessions" : ""} concurrently${faultText(s.fault)}${s.fault && "net" in s.fault ? ` on d${s.d}` : ""}`;
+      return `all.sync concurrently${faultText(s.fault)}${s.fault && "net" in s.fault ? ` on d${s.d}` : ""}`;
   }
 }
 
@@ -150,12 +160,16 @@ export function caseArb(o: ArbOptions): fc.Arbitrary<Case> {
           ),
         }),
       },
-      { weight: 2, arbitrary: fc.record({ k: fc.constant("record" as const), d, p: ix, ended: fc.boolean() }) },
+      { weight: 3, arbitrary: fc.record({ k: fc.constant("record" as const), d, p: ix, ended: fc.boolean() }) },
       { weight: 1, arbitrary: fc.record({ k: fc.constant("end" as const), d, s: ix }) },
-      { weight: 5, arbitrary: fc.record({ k: fc.constant("syncPieces" as const), d, fault: faultArb }) },
-      { weight: 2, arbitrary: fc.record({ k: fc.constant("syncSessions" as const), d, fault: faultArb }) },
+      { weight: 2, arbitrary: fc.record({ k: fc.constant("favorite" as const), d, p: ix }) },
+      { weight: 1, arbitrary: fc.record({ k: fc.constant("coldStart" as const), d }) },
+      {
+        weight: 7,
+        arbitrary: fc.record({ k: fc.constant("sync" as const), d, on: fc.constantFrom<"pieces" | "sessions">("pieces", "pieces", "sessions"), fault: faultArb }),
+      },
       ...(o.concurrent > 0
-        ? [{ weight: o.concurrent, arbitrary: fc.record({ k: fc.constant("syncAll" as const), d, sessions: fc.boolean(), fault: faultArb }) }]
+        ? [{ weight: o.concurrent, arbitrary: fc.record({ k: fc.constant("syncAll" as const), d, fault: faultArb }) }]
         : []),
     );
     return fc.record({
@@ -256,6 +270,8 @@ interface Push {
   device: string;
   pieceId: string;
   version: number;
+  /** The last version the device took from the server for this piece (its base), if any. */
+  base?: number;
   modifiedAt: string;
   content: Content;
 }
@@ -298,7 +314,9 @@ export class CaseRun {
   private readonly created = new Set<string>();
   /** sessionId -> creator and the end time it last set. */
   private readonly recorded = new Map<string, { device: string; endedAt?: string }>();
-  private readonly netFault = new Map<string, NetFault>();
+  /** sessionId -> end times sent in requests that reached the server, and those answered 200. */
+  private readonly sentEnds = new Map<string, { sent: Set<number>; acked: number[] }>();
+  private readonly netFault = new Map<string, { net: NetFault; on: string }>();
   private faultsOn = true;
 
   constructor(
@@ -322,19 +340,29 @@ export class CaseRun {
     const real = this.env.h.transport(this.user);
     return async (route, body: any) => {
       const f = this.env.figures;
-      const fault = this.netFault.get(device);
-      this.netFault.delete(device);
+      const armed = this.netFault.get(device);
+      const fault = armed && armed.on === route ? armed.net : undefined;
+      if (fault) this.netFault.delete(device);
       if (fault === "lost-request") {
         f.faults["lost-request"]++;
         f.failedRequests++;
         return { status: 0, body: undefined };
       }
       f.requests++;
+      const dev = this.devices.find((x) => x.name === device)!;
       if (route === "/pieces") {
         for (const p of body.pieces as LocalPiece[]) {
           if (p.locallyModified) {
-            this.pushes.push({ device, pieceId: p.pieceId, version: p.version, modifiedAt: p.modifiedAt, content: contentOf(p) });
+            const base = dev.serverVersion.get(p.pieceId);
+            this.pushes.push({ device, pieceId: p.pieceId, version: p.version, base, modifiedAt: p.modifiedAt, content: contentOf(p) });
           }
+        }
+      } else {
+        for (const s of body.sessions) {
+          if (!s.endedAt) continue;
+          const e = this.sentEnds.get(s.sessionId) ?? { sent: new Set<number>(), acked: [] };
+          e.sent.add(Date.parse(s.endedAt));
+          this.sentEnds.set(s.sessionId, e);
         }
       }
       const r = await real(route, body);
@@ -385,7 +413,8 @@ export class CaseRun {
       if (!sameContent(contentOf(u), contentOf(s))) {
         fail(`${device}: updatedPieces ${u.pieceId} differs from what was sent: ${JSON.stringify(contentOf(u))} vs ${JSON.stringify(contentOf(s))}`);
       }
-      if (u.version < s.version) fail(`${device}: updatedPieces ${u.pieceId} version went down ${s.version} -> ${u.version}`);
+      const base = this.devices.find((x) => x.name === device)!.serverVersion.get(u.pieceId);
+      if (base !== undefined && u.version < base) fail(`${device}: updatedPieces ${u.pieceId} version went down from its base ${base} -> ${u.version}`);
       this.noteVersion(u.pieceId, u.version, contentOf(u), "updatedPieces");
       this.acks.push({ device, pieceId: u.pieceId, version: u.version, modifiedAt: u.modifiedAt, content: contentOf(s) });
       this.env.figures.acknowledgements++;
@@ -409,24 +438,30 @@ export class CaseRun {
     const ids: string[] = (res.serverSessions ?? []).map((s: any) => s.sessionId);
     if (new Set(ids).size !== ids.length) fail(`${device}: duplicate ids in serverSessions`);
     for (const id of ids) if (sent.includes(id)) fail(`${device}: serverSessions echoes sent session ${id}`);
+    for (const s of req.sessions) if (s.endedAt) this.sentEnds.get(s.sessionId)!.acked.push(Date.parse(s.endedAt));
   }
 
-  /** Syncs one device and checks that no local version went down. */
-  private async sync(d: Device, route: "pieces" | "sessions") {
-    const before = new Map([...d.pieces.values()].map((p) => [p.pieceId, p.version]));
-    const r = route === "pieces" ? await d.syncPieces() : await d.syncSessions();
+  /**
+   * One app sync of one device (pieces, then sessions) that checks no piece was
+   * lost locally and no version the device took from the server went down (its
+   * local version does go down when an edit made of local bumps is acknowledged).
+   */
+  private async sync(d: Device) {
+    const ids = [...d.pieces.keys()];
+    const before = new Map(d.serverVersion);
+    const r = await d.syncNow();
+    for (const id of ids) if (!d.pieces.has(id)) fail(`${d.name} lost piece ${id} locally`);
     for (const [id, v] of before) {
-      const now = d.pieces.get(id);
-      if (!now) fail(`${d.name} lost piece ${id} locally`);
-      if (now.version < v) fail(`${d.name}: ${id} version went down ${v} -> ${now.version}`);
+      const now = d.serverVersion.get(id)!;
+      if (now < v) fail(`${d.name}: ${id} server version went down ${v} -> ${now}`);
     }
     return r;
   }
 
-  private arm(fault: Fault, device: Device) {
+  private arm(fault: Fault, device: Device, on: "pieces" | "sessions" = "pieces") {
     if (!fault) return;
     if ("net" in fault) {
-      this.netFault.set(device.name, fault.net);
+      this.netFault.set(device.name, { net: fault.net, on: `/${on}` });
       return;
     }
     this.env.faults.add({ command: fault.command, kind: fault.db, times: fault.times });
@@ -472,6 +507,14 @@ export class CaseRun {
         d.edit(p.pieceId, change as any);
         return;
       }
+      case "favorite": {
+        const p = this.pieceAt(d, s.p);
+        if (p) d.toggleFavorite(p.pieceId);
+        return;
+      }
+      case "coldStart":
+        d.coldStart();
+        return;
       case "record": {
         const p = this.pieceAt(d, s.p);
         if (!p) return;
@@ -487,11 +530,10 @@ export class CaseRun {
         this.recorded.get(e.s.sessionId)!.endedAt = e.s.endedAt;
         return;
       }
-      case "syncPieces":
-      case "syncSessions": {
-        this.arm(s.fault, d);
+      case "sync": {
+        this.arm(s.fault, d, s.on);
         try {
-          await this.sync(d, s.k === "syncPieces" ? "pieces" : "sessions");
+          await this.sync(d);
         } finally {
           this.countDb(s.fault);
           this.disarm();
@@ -502,12 +544,7 @@ export class CaseRun {
         this.arm(s.fault, d);
         this.env.figures.concurrentSyncs++;
         try {
-          await Promise.all(
-            this.devices.map(async (x) => {
-              await this.sync(x, "pieces");
-              if (s.sessions) await this.sync(x, "sessions");
-            }),
-          );
+          await Promise.all(this.devices.map((x) => this.sync(x)));
         } finally {
           this.countDb(s.fault);
           this.disarm();
@@ -537,9 +574,8 @@ export class CaseRun {
 
   private async round() {
     for (const d of this.devices) {
-      const a = await this.sync(d, "pieces");
-      const b = await this.sync(d, "sessions");
-      if (a.status !== 200 || b.status !== 200) fail(`${d.name}: sync failed with faults off`);
+      const r = await this.sync(d);
+      if (r.pieces.status !== 200 || r.sessions?.status !== 200) fail(`${d.name}: sync failed with faults off`);
     }
     this.env.figures.quiesceRounds++;
   }
@@ -592,7 +628,6 @@ export class CaseRun {
     // A device that has never synced, syncing now, gets the same.
     const fresh = new Device("fresh", this.user, this.env.h.transport(this.user));
     await fresh.syncUntilQuiet(10);
-    await fresh.syncSessions();
     for (const d of [...this.devices, fresh]) {
       if (d.pieces.size !== server.size) fail(`${d.name} holds ${d.pieces.size} pieces, the server ${server.size}`);
       for (const [id, it] of server) {
@@ -620,9 +655,17 @@ export class CaseRun {
     const sMissing = [...this.recorded.keys()].filter((id) => !sessions.has(id));
     const sExtra = [...sessions.keys()].filter((id) => !this.recorded.has(id));
     if (sMissing.length || sExtra.length) fail(`server sessions: missing ${sMissing.join(",") || "none"}, extra ${sExtra.join(",") || "none"}`);
+    const instant = (v: unknown) => (typeof v === "string" ? Date.parse(v) : undefined);
     for (const [id, rec] of this.recorded) {
       const s = sessions.get(id)!;
-      if (s.endedAt !== rec.endedAt) fail(`session ${id}: server endedAt ${s.endedAt}, last set by ${rec.device}: ${rec.endedAt}`);
+      // The app sends an end time only if the session was still unsent when it ended.
+      const ends = this.sentEnds.get(id);
+      const serverEnd = instant(s.endedAt);
+      if (ends?.acked.length) {
+        if (serverEnd !== Math.max(...ends.acked)) fail(`session ${id}: server endedAt ${s.endedAt}, latest acknowledged ${new Date(Math.max(...ends.acked)).toISOString()}`);
+      } else if (serverEnd !== undefined && !ends?.sent.has(serverEnd)) {
+        fail(`session ${id}: server endedAt ${s.endedAt}, which ${rec.device} never sent`);
+      }
     }
     for (const d of [...this.devices, fresh]) {
       if (d.sessions.size !== sessions.size) fail(`${d.name} holds ${d.sessions.size} sessions, the server ${sessions.size}`);
@@ -630,16 +673,37 @@ export class CaseRun {
         const e = d.sessions.get(id);
         if (!e) fail(`${d.name} lacks session ${id}`);
         if (!e.synced) fail(`${d.name}: session ${id} still unsynced`);
-        for (const k of ["pieceId", "startedAt", "createdAt"] as const) {
-          if (e.s[k] !== s[k]) fail(`${d.name}: session ${id} ${k} ${e.s[k]}, server ${s[k]}`);
+        if (e.s.pieceId !== s.pieceId) fail(`${d.name}: session ${id} pieceId ${e.s.pieceId}, server ${s.pieceId}`);
+        for (const k of ["startedAt", "createdAt"] as const) {
+          if (instant(e.s[k]) !== instant(s[k])) fail(`${d.name}: session ${id} ${k} ${e.s[k]}, server ${s[k]}`);
         }
         // The app never updates a session it already has (contract): a device that
-        // learned a session while it was open keeps it open. Anything else must match.
-        const learnedOpen = this.recorded.get(id)!.device !== d.name && e.s.endedAt === undefined;
-        if (e.s.endedAt !== s.endedAt && !learnedOpen) fail(`${d.name}: session ${id} endedAt ${e.s.endedAt}, server ${s.endedAt}`);
+        // learned a session while it was open keeps it open; and the device that
+        // recorded it keeps an end time it saved after the session was sent, which the
+        // server never receives. Anything else must match.
+        const creator = this.recorded.get(id)!.device === d.name;
+        const learnedOpen = !creator && e.s.endedAt === undefined;
+        const endNeverSent = creator && s.endedAt === undefined && e.s.endedAt !== undefined;
+        if (instant(e.s.endedAt) !== instant(s.endedAt) && !learnedOpen && !endNeverSent) {
+          fail(`${d.name}: session ${id} endedAt ${e.s.endedAt}, server ${s.endedAt}`);
+        }
         fig.sessionsCompared++;
       }
     }
+  }
+
+  /** How many values of field `f` the server was seen holding after version `base` (all, when none). */
+  private valuesSince(pieceId: string, f: string, base: number | undefined): number {
+    const seen = [...this.atVersion]
+      .filter(([k]) => k.startsWith(`${pieceId}@`) && (base === undefined || Number(k.split("@")[1]) > base))
+      .sort(([a], [b]) => Number(a.split("@")[1]) - Number(b.split("@")[1]));
+    let n = 0;
+    let last: unknown = Symbol("none");
+    for (const [, c] of seen) {
+      if (!same(c[f], last)) n++;
+      last = c[f];
+    }
+    return n;
   }
 
   /** True when `z` was written by someone who had seen `a` (a chain of edits from a). */
@@ -691,12 +755,12 @@ export class CaseRun {
         const carriers = this.pushes
           .filter((p) => p.pieceId === a.pieceId && same(p.content[f], zv))
           .map((p) => {
-            const base = this.atVersion.get(`${p.pieceId}@${p.version}`);
+            const base = p.base === undefined ? undefined : this.atVersion.get(`${p.pieceId}@${p.base}`);
             return { p, base, changed: !base || !same(base[f], zv) };
           });
         const laterEdit =
           (this.isUnique(av) && this.isUnique(zv) && this.descends(zv, av)) ||
-          carriers.some((c) => c.base && c.changed && c.p.version >= a.version);
+          carriers.some((c) => c.base && c.changed && (c.p.base ?? -1) >= a.version);
         if (laterEdit) {
           fig.replacedByLaterEdit++;
           continue;
@@ -706,7 +770,7 @@ export class CaseRun {
         // such push that reached the server (never later than the acknowledgement).
         const writers = this.pushes.filter((q) => {
           if (q.pieceId !== a.pieceId || !same(q.content[f], av)) return false;
-          const b = this.atVersion.get(`${q.pieceId}@${q.version}`);
+          const b = q.base === undefined ? undefined : this.atVersion.get(`${q.pieceId}@${q.base}`);
           return !b || !same(b[f], av);
         });
         const valueTime = Math.min(Date.parse(a.modifiedAt), ...writers.map((q) => Date.parse(q.modifiedAt)));
@@ -718,7 +782,7 @@ export class CaseRun {
           if (Date.parse(p.modifiedAt) < valueTime) return false;
           // Conflicting edits: the later edit of the field wins it; a base no longer
           // kept means last-writer-wins on the whole piece.
-          return changed || finalVersion - p.version >= MERGE_HISTORY_DEPTH;
+          return changed || this.valuesSince(a.pieceId, f, p.base) >= FIELD_HISTORY_DEPTH;
         });
         if (won) {
           fig.replacedByConflictRule++;

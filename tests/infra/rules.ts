@@ -126,8 +126,9 @@ export function stackRules(stack: string) {
           hashKey: schema.hashKey,
           rangeKey: schema.rangeKey,
           attributes: attributeDefinitions(schema),
-          localSecondaryIndexes: [{ name: CHANGE_INDEX, rangeKey: schema.changeIndex.rangeKey, projectionType: "KEYS_ONLY" }],
+          localSecondaryIndexes: schema.indexes.map((i) => ({ name: i.name, rangeKey: i.rangeKey, projectionType: "KEYS_ONLY" })),
         });
+        expect(t.inputs.localSecondaryIndexes[0]).toEqual({ name: CHANGE_INDEX, rangeKey: schema.changeIndex.rangeKey, projectionType: "KEYS_ONLY" });
         expect(t.inputs.globalSecondaryIndexes ?? []).toEqual([]);
         expect({ table: t.inputs.name, protect: t.protect }).toEqual({ table: t.inputs.name, protect: settings.protectData });
       }
