@@ -64,3 +64,9 @@ export const MAX_ITEMS_PER_TRANSACTION = 99;
 export const MAX_TRANSACTION_BYTES = 2 * MB;
 /** Buckets of the per-user repertoire digest (lib/tables.ts, functions/core/digest.ts). */
 export const DIGEST_BUCKETS = 256;
+/**
+ * A full pull reads the index entries of at most this many differing buckets (about
+ * one read unit each at 10,000 pieces); a device that differs in more (a new device)
+ * reads the changes from the start instead.
+ */
+export const MAX_DIFF_BUCKETS = 128;

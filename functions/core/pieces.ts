@@ -10,7 +10,13 @@
 // sync reads only what differs: pieces the device holds exactly as the server does
 // cost nothing, and a full pull (every cold start) answers only what the device
 // lacks or holds older.
-import { MAX_PIECE_ITEM_BYTES, MAX_PUSHES_PER_REQUEST, RESPONSE_BUDGET_BYTES, TOMBSTONE_RETENTION_DAYS } from "../../lib/limits";
+import {
+  MAX_DIFF_BUCKETS,
+  MAX_PIECE_ITEM_BYTES,
+  MAX_PUSHES_PER_REQUEST,
+  RESPONSE_BUDGET_BYTES,
+  TOMBSTONE_RETENTION_DAYS,
+} from "../../lib/limits";
 import { plainItemBytes } from "../../lib/item-size";
 import { BUCKET_KEY, TTL_ATTRIBUTE } from "../../lib/tables";
 import { bucketKey, bucketOf, differingBuckets, digestOf, entryHash, entryOfBucketKey } from "./digest";
@@ -345,6 +351,18 @@ class Budget {
   }
 }
 
+/** Reads the entries of several buckets, a few queries at a time. */
+async function readBuckets(store: Store, userId: string, buckets: number[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < buckets.length; i += BUCKET_READS_AT_ONCE) {
+    const maps = await Promise.all(buckets.slice(i, i + BUCKET_READS_AT_ONCE).map((b) => store.queryBucket(userId, b)));
+    for (const m of maps) for (const [id, e] of m) out.set(id, e);
+  }
+  return out;
+}
+
+const BUCKET_READS_AT_ONCE = 8;
+
 /** The entry hash (hex) of a device's copy of a piece. */
 const deviceEntry = (p: PieceInput) => entryHash(p.pieceId, p.version, pickContent(p)).toString("hex");
 
@@ -386,8 +404,16 @@ export async function syncPieces(
   }
 
   // ---- v1: compare what the device holds with the server, bucket by bucket
+  if (!state.exists && req.operation !== "upload") state = await store.ensureSyncState(userId);
+  // A v1 device without lastSyncedAt (every cold start and sign-in), or with one this
+  // server cannot have issued (later than anything it holds for this user), gets what
+  // it lacks or holds older.
+  const fullPull =
+    !v2 && req.operation !== "upload" && (!req.lastSyncedAt || Date.parse(req.lastSyncedAt) > Date.parse(completeSyncedAt(state)));
   let holdings: Map<string, string> | undefined;
   let serverEntries = new Map<string, string>();
+  /** True when serverEntries covers every bucket where the device and the server differ. */
+  let complete = false;
   let bucketsRead = 0;
   let adopted = 0;
   if (!v2 && req.operation !== "upload") {
@@ -403,17 +429,22 @@ export async function syncPieces(
         digestOf([...holdings].map(([pieceId, hex]) => ({ pieceId, hash: Buffer.from(hex, "hex") }))),
         state.digest,
       );
-      serverEntries = new Map();
-      for (const b of differ) for (const [id, e] of await store.queryBucket(userId, b)) serverEntries.set(id, e);
-      bucketsRead += differ.length;
+      // Buckets holding a piece the device has not pushed: where the server may lack one.
+      const candidates = new Set(req.pieces.filter((p) => !sentIds.has(p.pieceId)).map((p) => bucketOf(p.pieceId)));
+      // A full pull also needs the buckets where the device lacks pieces, unless it lacks
+      // so much that reading the changes from the start is the better way (a new device).
+      complete = fullPull && holdings.size > 0 && differ.length <= MAX_DIFF_BUCKETS;
+      const read = complete ? differ : differ.filter((b) => candidates.has(b));
+      serverEntries = await readBuckets(store, userId, read);
+      bucketsRead += read.length;
       if (req.operation === "download") break;
       // Pieces the device holds unchanged that the server lacks (and never deleted),
       // and pieces it holds at a version this server never issued (the old backend's)
       // in a state the server does not hold: both are taken as pushes.
-      const differing = new Set(differ);
       const more: Op[] = [];
+      const readSet = new Set(read);
       for (const p of req.pieces) {
-        if (sentIds.has(p.pieceId) || !differing.has(bucketOf(p.pieceId))) continue;
+        if (sentIds.has(p.pieceId) || !readSet.has(bucketOf(p.pieceId))) continue;
         const onServer = serverEntries.get(p.pieceId);
         if (onServer === undefined) more.push({ type: "edit", p, adoptOnly: isServerVersion(p.version) });
         else if (!isServerVersion(p.version) && onServer !== holdings.get(p.pieceId)) more.push({ type: "edit", p, unchanged: true });
@@ -470,7 +501,6 @@ export async function syncPieces(
   let more = false;
   let pulled = 0;
   let expired = false;
-  let fullPull = false;
   /** A stored item the device holds exactly: not worth a place in the answer. */
   const deviceHolds = (item: Stored) =>
     holdings ? holdings.get(String(item.pieceId)) === storedEntry(item) : updated.get(String(item.pieceId))?.version === Number(item.version);
@@ -486,12 +516,8 @@ export async function syncPieces(
     syncedAt = isoMillis(req.lastSyncedAt ?? 0);
   } else {
     if (!state.exists) state = await store.ensureSyncState(userId);
-    // A v1 device without lastSyncedAt (every cold start and sign-in), or with one
-    // this server cannot have issued (later than anything it holds for this user),
-    // gets what it lacks or holds older: the buckets that differ, read above.
-    fullPull = !v2 && (!req.lastSyncedAt || Date.parse(req.lastSyncedAt) > Date.parse(completeSyncedAt(state)));
     let done = false;
-    if (fullPull) {
+    if (fullPull && complete) {
       const want = [...serverEntries].filter(([id, e]) => holdings!.get(id) !== e && !server.has(id)).map(([id]) => id);
       const items = want.length ? await store.getMany("pieces", userId, want) : new Map<string, Stored>();
       const page: WirePiece[] = [];

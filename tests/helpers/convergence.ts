@@ -429,6 +429,37 @@ export class CaseRun {
       if (!w || w.version <= p.version) {
         fail(`${device}: pushed ${p.pieceId}@${p.version} is neither acknowledged nor answered with a newer version (${w ? w.version : "absent"})`);
       }
+      this.checkRejected(device, p, w);
+    }
+  }
+
+  /**
+   * A pushed edit answered with the server's copy instead of an acknowledgement:
+   * every field the device changed from its base must be in that copy, unless the
+   * documented rule let another change of the same field win (a push that changed
+   * the field, with an edit time at least the device's), or the server could no
+   * longer know the device's base for that field.
+   */
+  private checkRejected(device: string, sent: LocalPiece, winner: any) {
+    const base = this.devices.find((x) => x.name === device)!.serverVersion.get(sent.pieceId);
+    if (base === undefined) return;
+    const baseContent = this.atVersion.get(`${sent.pieceId}@${base}`);
+    if (!baseContent) return;
+    const mine = contentOf(sent);
+    const theirs = contentOf(winner);
+    for (const f of CONTENT_KEYS) {
+      if (same(mine[f], baseContent[f]) || same(mine[f], theirs[f])) continue;
+      const explained = this.pushes.some((q) => {
+        if (q.pieceId !== sent.pieceId || !same(q.content[f], theirs[f])) return false;
+        if (Date.parse(q.modifiedAt) < Date.parse(sent.modifiedAt)) return false;
+        const qBase = q.base === undefined ? undefined : this.atVersion.get(`${q.pieceId}@${q.base}`);
+        return !qBase || !same(qBase[f], theirs[f]);
+      });
+      if (explained || this.valuesSince(sent.pieceId, f, base) >= FIELD_HISTORY_DEPTH) continue;
+      fail(
+        `${device}: its edit ${f}=${JSON.stringify(mine[f])} of ${sent.pieceId} (from v${base}, modifiedAt ${sent.modifiedAt}) was rejected for ` +
+          `${JSON.stringify(theirs[f])} (v${winner.version}) with no later conflicting edit to explain it`,
+      );
     }
   }
 

@@ -114,8 +114,9 @@ export class Device {
     readonly clock: DeviceClock = new DeviceClock(),
   ) {}
 
+  /** The device's clock (whole seconds; a test clock may be skewed), as a full ISO date. */
   private now(): string {
-    return iso(Math.floor(this.clock.ms / 1000) * 1000);
+    return iso(Date.parse(this.clock.iso()));
   }
 
   createPiece(fields: Partial<LocalPiece> = {}): LocalPiece {

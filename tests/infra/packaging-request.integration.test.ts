@@ -3,6 +3,7 @@
 // program's environment, pointed at DynamoDB Local (sync functions) or at moto and
 // a loopback JWKS (auth-sync, authorizer) through the SDK's endpoint variables.
 import { CognitoIdentityProviderClient, CreateUserPoolCommand } from "@aws-sdk/client-cognito-identity-provider";
+import { VERSION_STEP } from "../../lib/limits";
 import { randomUUID } from "node:crypto";
 import { createTestTables, localEndpoint, TestTables } from "../helpers/dynamo";
 import { googleClaims, JwksServer, signToken, startJwksServer, TEST_AUDIENCE, TEST_ISSUER } from "../helpers/jwks";
@@ -55,11 +56,24 @@ test("the sync-pieces archive stores a piece and serves it to another device", a
 
   const pull: any = await archives.invoke("sync-pieces", proxyEvent("pkg-user", { operation: "sync", pieces: [] }), dynamoEnv());
   const body = JSON.parse(pull.result.body);
-  expect(body.serverPieces).toEqual([{ ...piece, userId: "pkg-user", locallyModified: false }]);
+  expect(body.serverPieces).toEqual([
+    {
+      ...piece,
+      userId: "pkg-user",
+      language: "haw",
+      createdAt: "2025-06-01T08:00:00.000Z",
+      modifiedAt: "2025-06-18T12:30:00.000Z",
+      version: VERSION_STEP,
+      locallyModified: false,
+    },
+  ]);
 
-  const bad: any = await archives.invoke("sync-pieces", proxyEvent("pkg-user", { operation: "sync", pieces: [{ ...piece, category: "hula" }] }), dynamoEnv());
-  expect(bad.result.statusCode).toBe(400);
-  expect(JSON.parse(bad.result.body).error.code).toBe("invalid_request");
+  const bad: any = await archives.invoke("sync-pieces", proxyEvent("pkg-user", { operation: "sync", protocol: 2, pieces: [{ ...piece, category: "hula" }] }), dynamoEnv());
+  expect(bad.result.statusCode).toBe(200);
+  expect(JSON.parse(bad.result.body).refusedPieces).toEqual([expect.objectContaining({ pieceId: piece.pieceId, code: "invalid_piece" })]);
+  const notAnObject: any = await archives.invoke("sync-pieces", proxyEvent("pkg-user", { operation: "sync" }), dynamoEnv());
+  expect(notAnObject.result.statusCode).toBe(400);
+  expect(JSON.parse(notAnObject.result.body).error.code).toBe("invalid_request");
 });
 
 test("the sync-sessions archive stores a session idempotently", async () => {
@@ -76,7 +90,10 @@ test("the sync-sessions archive stores a session idempotently", async () => {
     expect(JSON.parse(r.result.body).uploadedSessions).toEqual([session.sessionId]);
   }
   const other: any = await archives.invoke("sync-sessions", proxyEvent("pkg-user-2", { sessions: [] }), dynamoEnv());
-  expect(JSON.parse(other.result.body).serverSessions).toEqual([session]);
+  const ms = (d: string) => d.replace("Z", ".000Z");
+  expect(JSON.parse(other.result.body).serverSessions).toEqual([
+    { ...session, startedAt: ms(session.startedAt), endedAt: ms(session.endedAt), createdAt: ms(session.createdAt) },
+  ]);
 });
 
 describe("with moto and a loopback JWKS", () => {
