@@ -11,6 +11,5 @@ if (!userPoolId) throw new Error("USER_POOL_ID is not set");
 
 export const handler = createAuthSyncHandler({
   verifier: createTokenVerifier(verifierConfigFromEnv(process.env)),
-  cognito: new CognitoIdentityProviderClient({ maxAttempts: 3 }),
-  userPoolId,
+  registry: { cognito: new CognitoIdentityProviderClient({ maxAttempts: 3 }), userPoolId },
 });

@@ -124,46 +124,69 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
     "sync-pieces": piecesRoute(store),
     "sync-sessions": sessionsRoute(store),
   };
+  const jwks = JSON.stringify(await localJwks());
 
-  const server = http.createServer();
+  // The request handler is attached before the server listens: a request that
+  // arrives while the rest starts (the verifier needs the port, Cognito may take
+  // seconds) waits for it instead of never being answered.
+  let ready!: () => void;
+  let failed!: (e: unknown) => void;
+  const started = new Promise<void>((resolve, reject) => {
+    ready = resolve;
+    failed = reject;
+  });
+  started.catch(() => undefined);
+  let authorize!: ReturnType<typeof createAuthorizer>;
+  const server = http.createServer((req, res) => void serve(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => resolve());
   });
   const port = (server.address() as any).port as number;
   const url = `http://127.0.0.1:${port}`;
-  // The same verifier code as production, trusting only this server's local key
-  // (or, in tests, the keys of the config they pass in).
-  const verifier = createTokenVerifier(opts.verifier ?? localVerifierConfig(`${url}${JWKS_PATH}`));
-  const authorize = createAuthorizer(verifier);
-  const jwks = JSON.stringify(await localJwks());
-
-  const cognitoOpt = opts.cognito ?? "auto";
-  if (cognitoOpt !== "off" && (typeof cognitoOpt === "object" || motoAvailable())) {
-    let endpoint: string;
-    let userPoolId: string;
-    const creds = { accessKeyId: "local", secretAccessKey: "local" };
-    if (typeof cognitoOpt === "object") {
-      ({ endpoint, userPoolId } = cognitoOpt);
-    } else {
-      moto = await startMoto();
-      endpoint = moto.endpoint;
-      const c = new CognitoIdentityProviderClient({ endpoint, region: "us-west-2", credentials: creds });
-      const pool = await c.send(new CreateUserPoolCommand({ PoolName: resourceNames(LOCAL_NAME_PREFIX).userPool }));
-      c.destroy();
-      userPoolId = pool.UserPool!.Id!;
+  try {
+    // The same verifier code as production, trusting only this server's local key
+    // (or, in tests, the keys of the config they pass in).
+    const verifier = createTokenVerifier(opts.verifier ?? localVerifierConfig(`${url}${JWKS_PATH}`));
+    authorize = createAuthorizer(verifier);
+    // /auth/sync answers every valid token with 200 whether or not a user registry
+    // runs; with moto installed the users land in a local Cognito user pool.
+    let registry: { cognito: CognitoIdentityProviderClient; userPoolId: string } | undefined;
+    const cognitoOpt = opts.cognito ?? "auto";
+    if (cognitoOpt !== "off" && (typeof cognitoOpt === "object" || motoAvailable())) {
+      let endpoint: string;
+      let userPoolId: string;
+      const creds = { accessKeyId: "local", secretAccessKey: "local" };
+      if (typeof cognitoOpt === "object") {
+        ({ endpoint, userPoolId } = cognitoOpt);
+      } else {
+        moto = await startMoto();
+        endpoint = moto.endpoint;
+        const c = new CognitoIdentityProviderClient({ endpoint, region: "us-west-2", credentials: creds });
+        const pool = await c.send(new CreateUserPoolCommand({ PoolName: resourceNames(LOCAL_NAME_PREFIX).userPool }));
+        c.destroy();
+        userPoolId = pool.UserPool!.Id!;
+      }
+      registry = { cognito: new CognitoIdentityProviderClient({ endpoint, region: "us-west-2", credentials: creds }), userPoolId };
     }
-    const cognito = new CognitoIdentityProviderClient({ endpoint, region: "us-west-2", credentials: creds });
-    handlers["auth-sync"] = createAuthSyncHandler({ verifier, cognito, userPoolId }) as Handler;
+    handlers["auth-sync"] = createAuthSyncHandler({ verifier, registry }) as Handler;
+    ready();
+  } catch (e) {
+    failed(e);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await moto?.stop();
+    await ddb?.stop();
+    throw e;
   }
 
-  server.on("request", async (req, res) => {
+  async function serve(req: http.IncomingMessage, res: http.ServerResponse) {
     const route = (req.url ?? "/").split("?")[0];
     try {
       if (req.method === "GET" && route === JWKS_PATH) {
         res.writeHead(200, { "Content-Type": "application/json" });
         return res.end(jwks);
       }
+      await started;
       if (req.method === "GET" && route === "/health") return send(res, json(200, { ok: true }));
       const r = ROUTES.find((x) => x.method === req.method && `/${x.path}` === route);
       if (!r) {
@@ -176,18 +199,7 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
         return send(res, json(413, e.toJSON()));
       }
       const requestId = Math.random().toString(36).slice(2);
-      const handler = handlers[r.fn];
-      if (!handler) {
-        return send(
-          res,
-          json(501, {
-            error: {
-              code: "not_available_locally",
-              message: `${r.method} /${r.path} needs Cognito; install moto (pip install 'moto[server]') and restart.`,
-            },
-          }),
-        );
-      }
+      const handler = handlers[r.fn]!;
       let authorizer: Record<string, unknown> | undefined;
       if (r.authorized) {
         const methodArn = `${LOCAL_API_ARN}/${r.method}/${r.path}`;
@@ -207,7 +219,7 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
       log.error("local-server", { route, outcome: "error" });
       if (!res.headersSent) send(res, json(500, { error: { code: "internal", message: "Internal error" } }));
     }
-  });
+  }
 
   return {
     url,

@@ -198,30 +198,69 @@ test("simultaneous first sign-ins of one account create one user", async () => {
   expect((await usernames()).filter((u) => u === "google_400000000000000000004")).toHaveLength(1);
 });
 
-test("a Cognito failure answers 502 with a code and no internal detail", async () => {
+test("a Google account whose email changed gets it updated in the pool", async () => {
+  const res = await sync(await token({ email: "kumu.new@example.com", name: "Kumu Hula II", picture: "https://lh3.googleusercontent.com/a/new" }));
+  expect(res.statusCode).toBe(200);
+  expect(JSON.parse(res.body).user.email).toBe("kumu.new@example.com");
+  expect(await attributes(`google_${SUB}`)).toMatchObject({ email: "kumu.new@example.com", email_verified: "true" });
+  expect(JSON.parse(lines[lines.length - 1])).toMatchObject({ outcome: "updated" });
+});
+
+// Regression (issue 9): a Cognito failure answered 502, and the app signs the user out
+// on any answer but 200, at every cold start while Cognito is slow.
+test("a Cognito failure still answers 200 with the user from the token; a later sign-in registers them", async () => {
+  const captured: string[] = [];
+  const prev = setLogSink((l) => captured.push(l));
+  const verifier = createTokenVerifier({ jwksUri: jwks.url, issuers: [TEST_ISSUER], audiences: [TEST_AUDIENCE] });
+  const claims = { sub: "500000000000000000005", email: "slow@example.com", name: "Slow Registry" };
+  try {
+    const broken = createAuthSyncHandler({ verifier, registry: { cognito, userPoolId: "us-west-2_doesnotexist" } });
+    const t = await token(claims);
+    const res = await broken({ body: JSON.stringify({ googleIdToken: t }) } as APIGatewayProxyEvent);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({
+      success: true,
+      user: { id: claims.sub, email: claims.email, name: claims.name, picture: "https://lh3.googleusercontent.com/a/test", username: `google_${claims.sub}` },
+    });
+    expect(captured).toHaveLength(1);
+    expect(JSON.parse(captured[0])).toMatchObject({ level: "warn", outcome: "registry-failed", status: 200 });
+    expect(JSON.parse(captured[0]).cause).toMatch(/^[A-Za-z]+$/);
+    for (const f of secretFragments(t)) expect(captured[0].includes(f)).toBe(false);
+    expect(await usernames()).not.toContain(`google_${claims.sub}`);
+    // A bad token is still refused when the registry is down.
+    const bad = await broken({ body: JSON.stringify({ googleIdToken: "not-a-token" }) } as APIGatewayProxyEvent);
+    expect(bad.statusCode).toBe(401);
+  } finally {
+    setLogSink(prev);
+  }
+  // Cognito is back: the next sign-in (the real handler) creates the user.
+  const again = await sync(await token(claims));
+  expect(again.statusCode).toBe(200);
+  expect(await usernames()).toContain(`google_${claims.sub}`);
+});
+
+test("with no registry at all (the local server without moto) a valid token still gets 200", async () => {
   const captured: string[] = [];
   const prev = setLogSink((l) => captured.push(l));
   try {
-    const broken = createAuthSyncHandler({
+    const none = createAuthSyncHandler({
       verifier: createTokenVerifier({ jwksUri: jwks.url, issuers: [TEST_ISSUER], audiences: [TEST_AUDIENCE] }),
-      cognito,
-      userPoolId: "us-west-2_doesnotexist",
     });
-    const t = await token();
-    const res = await broken({ body: JSON.stringify({ googleIdToken: t }) } as APIGatewayProxyEvent);
-    expect(res.statusCode).toBe(502);
-    expect(JSON.parse(res.body)).toEqual({ error: { code: "upstream_failed", message: "Sign-in failed; try again" } });
-    expect(captured).toHaveLength(1);
-    expect(JSON.parse(captured[0])).toMatchObject({ outcome: "error", status: 502, code: "upstream_failed" });
-    expect(JSON.parse(captured[0]).cause).toMatch(/^[A-Za-z]+$/);
+    const res = await none({ body: JSON.stringify({ googleIdToken: await token({ sub: "600000000000000000006" }) }) } as APIGatewayProxyEvent);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ success: true, user: { id: "600000000000000000006", username: "google_600000000000000000006" } });
+    expect(JSON.parse(captured[0])).toMatchObject({ outcome: "no-registry", status: 200 });
+    const bad = await none({ body: JSON.stringify({ googleIdToken: "x.y.z" }) } as APIGatewayProxyEvent);
+    expect(bad.statusCode).toBe(401);
   } finally {
     setLogSink(prev);
   }
 });
 
 test("one log line per request, none carrying a token", () => {
-  // 5 sign-ins, 5 invalid tokens, 7 bad bodies, 1 base64, 5 simultaneous (the 502 case logs elsewhere).
-  expect(lines.length).toBe(5 + 5 + 7 + 1 + 5);
+  // 5 sign-ins, 5 invalid tokens, 7 bad bodies, 1 base64, 5 simultaneous, 1 email change,
+  // 1 sign-in once Cognito is back (the broken and registry-less handlers log elsewhere).
+  expect(lines.length).toBe(5 + 5 + 7 + 1 + 5 + 1 + 1);
   for (const l of lines) {
     const parsed = JSON.parse(l);
     expect(parsed.msg).toBe("auth-sync");

@@ -135,3 +135,49 @@ test("npm start's server prints its URL and a curl example that works", async ()
     await new Promise((r) => child.once("exit", r));
   }
 });
+
+// Regression (issue 9): without moto, /auth/sync answered 501, and the app pointed at
+// `npm start` signed the user out at every launch.
+test("POST /auth/sync answers 200 with no user registry running", async () => {
+  const s = await startLocalServer({ dynamoEndpoint: localEndpoint(), tablePrefix: `noreg-${process.pid}`, cognito: "off" });
+  try {
+    const token = await issueDevToken({ sub: "local-user-5", email: "five@example.com" });
+    const r = await post(s.url, "/auth/sync", { googleIdToken: token });
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ success: true, user: expect.objectContaining({ id: "local-user-5", email: "five@example.com" }) });
+    expect((await post(s.url, "/auth/sync", { googleIdToken: "not-a-token" })).status).toBe(401);
+  } finally {
+    await s.stop();
+  }
+});
+
+// Regression (issue 9): the server listened before its request handler was attached,
+// so a request arriving during start-up (here: while moto starts) was never answered.
+test("a request that arrives while the server is still starting is answered", async () => {
+  const port = await freePort();
+  let startedAt = 0;
+  const starting = startLocalServer({ port, dynamoEndpoint: localEndpoint(), tablePrefix: `early-${process.pid}`, cognito: "auto" }).then((s) => {
+    startedAt = Date.now();
+    return s;
+  });
+  let answer: { status: number; at: number; sentBeforeReady: boolean } | undefined;
+  for (let i = 0; i < 3000 && !answer; i++) {
+    const sentBeforeReady = startedAt === 0;
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/pieces`, { method: "POST", body: "{}", signal: AbortSignal.timeout(90_000) });
+      answer = { status: res.status, at: Date.now(), sentBeforeReady };
+      await res.arrayBuffer();
+    } catch (e: any) {
+      if (e?.name === "TimeoutError") throw new Error("a request sent during start-up was never answered");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  const s = await starting;
+  try {
+    expect(answer).toBeDefined();
+    expect(answer!.sentBeforeReady).toBe(true);
+    expect(answer!.status).toBe(401);
+  } finally {
+    await s.stop();
+  }
+});
