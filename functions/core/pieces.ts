@@ -494,6 +494,11 @@ export async function syncPieces(
     if (o.conflict && v2 && budget.take(o.conflict)) conflicts.push(o.conflict);
   }
   if (v2) for (const r of refused) budget.take(r);
+  // A piece the device pushed as modified and gets no answer for here (refused, past
+  // the cap, or left out for size) is never sent from the server's side either: the app
+  // takes a newer server copy even over an unsynced edit, so the edit would be lost on
+  // the device. It pushes it again; the answer to that push carries both sides.
+  const withheld = new Set(req.pieces.filter((p) => p.locallyModified && !updated.has(p.pieceId) && !server.has(p.pieceId)).map((p) => p.pieceId));
 
   const deletedPieces: NonNullable<PiecesResponse["deletedPieces"]> = [];
   let syncedAt: string;
@@ -503,7 +508,8 @@ export async function syncPieces(
   let expired = false;
   /** A stored item the device holds exactly: not worth a place in the answer. */
   const deviceHolds = (item: Stored) =>
-    holdings ? holdings.get(String(item.pieceId)) === storedEntry(item) : updated.get(String(item.pieceId))?.version === Number(item.version);
+    withheld.has(String(item.pieceId)) ||
+    (holdings ? holdings.get(String(item.pieceId)) === storedEntry(item) : updated.get(String(item.pieceId))?.version === Number(item.version));
   const addPulled = (w: WirePiece) => {
     pulled++;
     // Changed again since it was acknowledged: the device takes the newer one.
@@ -518,7 +524,7 @@ export async function syncPieces(
     if (!state.exists) state = await store.ensureSyncState(userId);
     let done = false;
     if (fullPull && complete) {
-      const want = [...serverEntries].filter(([id, e]) => holdings!.get(id) !== e && !server.has(id)).map(([id]) => id);
+      const want = [...serverEntries].filter(([id, e]) => holdings!.get(id) !== e && !server.has(id) && !withheld.has(id)).map(([id]) => id);
       const items = want.length ? await store.getMany("pieces", userId, want) : new Map<string, Stored>();
       const page: WirePiece[] = [];
       const pageBudget = new Budget(budget.left);
