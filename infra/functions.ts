@@ -36,8 +36,10 @@ interface Statement {
 interface FunctionSpec {
   memorySize: number;
   environment: Record<string, pulumi.Input<string>>;
-  /** The tables the function's code reads or writes. */
+  /** The tables whose items the function's code reads or writes. */
   tables: TableRef[];
+  /** The tables whose change index it queries. */
+  indexes: TableRef[];
   /** Whether it calls the user pool. */
   userPool: boolean;
 }
@@ -46,20 +48,21 @@ interface FunctionSpec {
  * The function's grants beyond its logs: the DynamoDB and Cognito actions its code
  * sends (infra/permissions.ts), on exactly the tables, index and pool it uses.
  */
-export function grantsFor(fn: FunctionName, spec: Pick<FunctionSpec, "tables" | "userPool">, userPoolArn: pulumi.Input<string>): Statement[] {
+export function grantsFor(fn: FunctionName, spec: Pick<FunctionSpec, "tables" | "indexes" | "userPool">, userPoolArn: pulumi.Input<string>): Statement[] {
   const calls = sdkCalls(fn);
   const dynamo = actionsOf(calls, "dynamodb");
   const cognito = actionsOf(calls, "cognito-idp");
   const statements: Statement[] = [];
   const onTables = dynamo.filter((a) => !INDEX_ACTIONS.has(a));
   const onIndex = dynamo.filter((a) => INDEX_ACTIONS.has(a));
-  if (dynamo.length && !spec.tables.length) throw new Error(`functions: ${fn} sends DynamoDB requests but is given no table`);
+  if (onTables.length && !spec.tables.length) throw new Error(`functions: ${fn} sends ${onTables.join(", ")} but is given no table`);
+  if (onIndex.length && !spec.indexes.length) throw new Error(`functions: ${fn} sends ${onIndex.join(", ")} but is given no index`);
   if (onTables.length) statements.push({ Effect: "Allow", Action: onTables, Resource: spec.tables.map((t) => t.arn) });
   if (onIndex.length) {
     statements.push({
       Effect: "Allow",
       Action: onIndex,
-      Resource: spec.tables.map((t) => pulumi.interpolate`${t.arn}/index/${CHANGE_INDEX}`),
+      Resource: spec.indexes.map((t) => pulumi.interpolate`${t.arn}/index/${CHANGE_INDEX}`),
     });
   }
   if (cognito.length) {
@@ -81,18 +84,25 @@ export class Functions extends pulumi.ComponentResource {
       AUTH_ISSUERS: GOOGLE_ISSUERS.join(","),
       AUTH_JWKS_URI: GOOGLE_JWKS_URI,
     };
-    // sync-sessions also uses the pieces table: the user's change counter lives
-    // there and a sessions write takes the next number from it. Both get both
-    // names, which the shared store reads at load.
+    // sync-sessions also uses the pieces table's items: the user's change counter
+    // lives there and a sessions write takes the next number from it. Each queries
+    // only its own table's change index. Both get both names, which the shared store
+    // reads at load.
     const tables = {
       PIECES_TABLE: args.piecesTable.name,
       SESSIONS_TABLE: args.sessionsTable.name,
     };
     const specs: Record<FunctionName, FunctionSpec> = {
-      authorizer: { memorySize: 256, environment: auth, tables: [], userPool: false },
-      "auth-sync": { memorySize: 256, environment: { USER_POOL_ID: args.userPool.id, ...auth }, tables: [], userPool: true },
-      "sync-pieces": { memorySize: 512, environment: tables, tables: [args.piecesTable], userPool: false },
-      "sync-sessions": { memorySize: 512, environment: tables, tables: [args.piecesTable, args.sessionsTable], userPool: false },
+      authorizer: { memorySize: 256, environment: auth, tables: [], indexes: [], userPool: false },
+      "auth-sync": { memorySize: 256, environment: { USER_POOL_ID: args.userPool.id, ...auth }, tables: [], indexes: [], userPool: true },
+      "sync-pieces": { memorySize: 512, environment: tables, tables: [args.piecesTable], indexes: [args.piecesTable], userPool: false },
+      "sync-sessions": {
+        memorySize: 512,
+        environment: tables,
+        tables: [args.piecesTable, args.sessionsTable],
+        indexes: [args.sessionsTable],
+        userPool: false,
+      },
     };
 
     const functions = {} as Record<FunctionName, aws.lambda.Function>;
