@@ -11,8 +11,8 @@ const ROOT = path.resolve(__dirname, "..");
 
 interface Bundle {
   code: string;
-  /** The project's own files that ended up in the bundle, relative to the repository root. */
-  sources: string[];
+  /** Every file whose code ended up in the bundle, relative to the repository root. */
+  inputs: string[];
 }
 const cache = new Map<FunctionName, Bundle>();
 
@@ -38,11 +38,11 @@ function bundle(name: FunctionName): Bundle {
     logLevel: "silent",
   });
   const [output] = Object.values(result.metafile.outputs);
-  const sources = Object.entries(output.inputs)
-    .filter(([file, use]) => use.bytesInOutput > 0 && !file.includes("node_modules/"))
+  const inputs = Object.entries(output.inputs)
+    .filter(([, use]) => use.bytesInOutput > 0)
     .map(([file]) => file)
     .sort();
-  const built = { code: result.outputFiles[0].text, sources };
+  const built = { code: result.outputFiles[0].text, inputs };
   cache.set(name, built);
   return built;
 }
@@ -58,7 +58,12 @@ export function bundleFunction(name: FunctionName): string {
  * the AWS SDK commands the function can send from these.
  */
 export function bundleSources(name: FunctionName): string[] {
-  return bundle(name).sources;
+  return bundle(name).inputs.filter((file) => !file.includes("node_modules/"));
+}
+
+/** The installed packages' files in the function's bundle (node_modules/...). */
+export function bundledPackageFiles(name: FunctionName): string[] {
+  return bundle(name).inputs.filter((file) => file.includes("node_modules/"));
 }
 
 /** The Lambda deployment package: one index.js exporting `handler`. */
