@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { GOOGLE_ISSUERS, GOOGLE_JWKS_URI } from "../lib/google";
 import { FUNCTION_TIMEOUT_SECONDS } from "../lib/limits";
 import { FUNCTION_NAMES, type FunctionName, type ResourceNames } from "../lib/names";
-import { CHANGE_INDEX } from "../lib/tables";
+import { PIECES_TABLE, SESSIONS_TABLE } from "../lib/tables";
 import { functionArchive } from "./package";
 import { actionsOf, INDEX_ACTIONS, sdkCalls } from "./permissions";
 
@@ -38,8 +38,8 @@ interface FunctionSpec {
   environment: Record<string, pulumi.Input<string>>;
   /** The tables whose items the function's code reads or writes. */
   tables: TableRef[];
-  /** The tables whose change index it queries. */
-  indexes: TableRef[];
+  /** The indexes it queries: a table and the index's name. */
+  indexes: { table: TableRef; index: string }[];
   /** Whether it calls the user pool. */
   userPool: boolean;
 }
@@ -62,7 +62,7 @@ export function grantsFor(fn: FunctionName, spec: Pick<FunctionSpec, "tables" | 
     statements.push({
       Effect: "Allow",
       Action: onIndex,
-      Resource: spec.indexes.map((t) => pulumi.interpolate`${t.arn}/index/${CHANGE_INDEX}`),
+      Resource: spec.indexes.map((i) => pulumi.interpolate`${i.table.arn}/index/${i.index}`),
     });
   }
   if (cognito.length) {
@@ -86,8 +86,8 @@ export class Functions extends pulumi.ComponentResource {
     };
     // sync-sessions also uses the pieces table's items: the user's change counter
     // lives there and a sessions write takes the next number from it. Each queries
-    // only its own table's change index. Both get both names, which the shared store
-    // reads at load.
+    // only its own table's indexes (lib/tables.ts). Both get both names, which the
+    // shared store reads at load.
     const tables = {
       PIECES_TABLE: args.piecesTable.name,
       SESSIONS_TABLE: args.sessionsTable.name,
@@ -95,12 +95,18 @@ export class Functions extends pulumi.ComponentResource {
     const specs: Record<FunctionName, FunctionSpec> = {
       authorizer: { memorySize: 256, environment: auth, tables: [], indexes: [], userPool: false },
       "auth-sync": { memorySize: 256, environment: { USER_POOL_ID: args.userPool.id, ...auth }, tables: [], indexes: [], userPool: true },
-      "sync-pieces": { memorySize: 512, environment: tables, tables: [args.piecesTable], indexes: [args.piecesTable], userPool: false },
+      "sync-pieces": {
+        memorySize: 512,
+        environment: tables,
+        tables: [args.piecesTable],
+        indexes: PIECES_TABLE.indexes.map((i) => ({ table: args.piecesTable, index: i.name })),
+        userPool: false,
+      },
       "sync-sessions": {
         memorySize: 512,
         environment: tables,
         tables: [args.piecesTable, args.sessionsTable],
-        indexes: [args.sessionsTable],
+        indexes: SESSIONS_TABLE.indexes.map((i) => ({ table: args.sessionsTable, index: i.name })),
         userPool: false,
       },
     };

@@ -106,7 +106,7 @@ export function actionsOf(calls: SdkCall[], service: string): string[] {
   return [...new Set(calls.filter((c) => c.service === service).flatMap((c) => c.actions))].sort();
 }
 
-/** DynamoDB actions that read an index when the request names one (the code's queries all go through the change index). */
+/** DynamoDB actions that read an index when the request names one (the code's queries all go through an index). */
 export const INDEX_ACTIONS: ReadonlySet<string> = new Set(["dynamodb:Query", "dynamodb:Scan"]);
 
 /** The operations of `service` that any of the functions sends, sorted (for the per-operation DynamoDB metrics). */

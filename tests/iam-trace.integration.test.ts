@@ -14,7 +14,7 @@ import { createTokenVerifier } from "../functions/core/verify";
 import { setLogSink } from "../functions/core/log";
 import { resourceNames, type FunctionName } from "../lib/names";
 import { readStackSettings } from "../lib/stack-config";
-import { CHANGE_INDEX } from "../lib/tables";
+import { BUCKET_INDEX, CHANGE_INDEX } from "../lib/tables";
 import { Device } from "./helpers/device";
 import { googleClaims, JwksServer, signToken, startJwksServer, TEST_AUDIENCE, TEST_ISSUER } from "./helpers/jwks";
 import { MotoServer, startMoto } from "./helpers/moto";
@@ -138,6 +138,17 @@ async function syncScenarios() {
   });
   expect(del.status).toBe(200);
 
+  // A device holding pieces it does not mark as changed, which the server lacks (as
+  // after the move from the old backend): the repertoire digests differ, so the
+  // server reads the differing buckets of its byBucket index.
+  const moved = `iam-moved-${randomUUID()}`;
+  const c = new Device("c", moved, async () => ({ status: 0, body: {} }));
+  c.createPiece({ title: "from the old backend" });
+  const held = c.piecesBody() as { pieces: Record<string, unknown>[] };
+  current = "sync-pieces";
+  const adopt = await h.call("/pieces", moved, { ...held, pieces: held.pieces.map((p) => ({ ...p, locallyModified: false })) });
+  expect(adopt.status).toBe(200);
+
   // Sessions: a user's first request is a sessions sync (counter created), then more, v1 and protocol 2.
   const s = `iam-sessions-${randomUUID()}`;
   const b = new Device("b", s, async (route, body) => {
@@ -216,7 +227,14 @@ test("every function is granted exactly the actions, tables and indexes its requ
 
   // The scenarios reached every kind of request the code can send.
   expect(uniq(needs["sync-pieces"].map((n) => `${n.action} ${n.resource}`))).toEqual(
-    expect.arrayContaining(["dynamodb:GetItem table:pieces", "dynamodb:PutItem table:pieces", "dynamodb:UpdateItem table:pieces", "dynamodb:BatchGetItem table:pieces", `dynamodb:Query index:pieces/${CHANGE_INDEX}`]),
+    expect.arrayContaining([
+      "dynamodb:GetItem table:pieces",
+      "dynamodb:PutItem table:pieces",
+      "dynamodb:UpdateItem table:pieces",
+      "dynamodb:BatchGetItem table:pieces",
+      `dynamodb:Query index:pieces/${CHANGE_INDEX}`,
+      `dynamodb:Query index:pieces/${BUCKET_INDEX}`,
+    ]),
   );
   expect(uniq(needs["sync-sessions"].map((n) => n.resource))).toEqual(["index:sessions/byChange", "table:pieces", "table:sessions"]);
 

@@ -7,7 +7,7 @@ import { GOOGLE_ISSUERS, GOOGLE_JWKS_URI, GOOGLE_LOGIN_PROVIDER } from "../../li
 import { API_GATEWAY_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_SECONDS, SYNC_FUNCTION_TIMEOUT_SECONDS } from "../../lib/limits";
 import { FUNCTION_NAMES, resourceNames, type FunctionName } from "../../lib/names";
 import { readStackSettings, repoRoot } from "../../lib/stack-config";
-import { attributeDefinitions, CHANGE_INDEX, PIECES_TABLE, SESSIONS_TABLE, TTL_ATTRIBUTE } from "../../lib/tables";
+import { attributeDefinitions, CHANGE_INDEX, PIECES_TABLE, SESSIONS_TABLE, TTL_ATTRIBUTE, type TableSchema } from "../../lib/tables";
 import { stackTags, TAG_KEYS } from "../../lib/tags";
 import { AUTHORIZED_ROUTES } from "../../functions/core/verify";
 import { TAGGABLE_TYPES, UNTAGGABLE_TYPES } from "../../infra/tagging";
@@ -210,15 +210,15 @@ export function stackRules(stack: string) {
     test("each function's role can write only its own logs and touch only the tables, index and pool it uses", () => {
       const pool = one(T.userPool);
       const table = (name: string) => run.ofType(T.table).find((t) => t.inputs.name === name)!.state.arn;
-      const withIndex = (name: string) => [table(name), `${table(name)}/index/${CHANGE_INDEX}`];
+      const withIndex = (name: string, schema: TableSchema) => [table(name), ...schema.indexes.map((i) => `${table(name)}/index/${i.name}`)];
       // sync-pieces never touches the sessions table; sync-sessions takes its change
       // numbers from the counter in the pieces table but queries only its own index
       // (tests/iam-trace.integration.test.ts shows both from the requests the code sends).
       const expected: Record<FunctionName, Record<string, string[]>> = {
         authorizer: {},
         "auth-sync": { "cognito-idp": [pool.state.arn] },
-        "sync-pieces": { dynamodb: withIndex(names.piecesTable).sort() },
-        "sync-sessions": { dynamodb: [table(names.piecesTable), ...withIndex(names.sessionsTable)].sort() },
+        "sync-pieces": { dynamodb: withIndex(names.piecesTable, PIECES_TABLE).sort() },
+        "sync-sessions": { dynamodb: [table(names.piecesTable), ...withIndex(names.sessionsTable, SESSIONS_TABLE)].sort() },
       };
       for (const fn of FUNCTION_NAMES) {
         const f = fnNamed(fn);
@@ -259,7 +259,7 @@ export function stackRules(stack: string) {
         const calls = sdkCalls(fn);
         expect({ fn, granted: granted(fn) }).toEqual({ fn, granted: [...actionsOf(calls, "dynamodb"), ...actionsOf(calls, "cognito-idp")].sort() });
       }
-      // The index, queried by the change-key reads, gets Query and nothing else.
+      // An index gets Query and nothing else.
       for (const p of run.ofType(T.rolePolicy)) {
         for (const s of statements(p.inputs.policy)) {
           if (list(s.Resource).some((r) => r.includes("/index/"))) expect(list(s.Action)).toEqual(["dynamodb:Query"]);
