@@ -6,25 +6,7 @@ import { handleRoute } from "../functions/core/http";
 import { setLogSink } from "../functions/core/log";
 import { alarmNames, alarmSpecs, logMetricFilters, opsNames } from "../lib/monitoring";
 import { FUNCTION_NAMES, resourceNames } from "../lib/names";
-
-/**
- * CloudWatch Logs' JSON filter patterns of the one form used here,
- * `{ $.field <op> <number> }`: the line must be JSON and the field a number that
- * compares so (CloudWatch's documented semantics for numeric comparisons).
- */
-function matches(pattern: string, line: string): boolean {
-  const m = /^\{ \$\.([A-Za-z_]+) (=|>|<|>=|<=|!=) (-?\d+(?:\.\d+)?) \}$/.exec(pattern);
-  if (!m) throw new Error(`pattern form not supported here: ${pattern}`);
-  let value: unknown;
-  try {
-    value = JSON.parse(line)[m[1]];
-  } catch {
-    return false;
-  }
-  if (typeof value !== "number") return false;
-  const n = Number(m[3]);
-  return { "=": value === n, ">": value > n, "<": value < n, ">=": value >= n, "<=": value <= n, "!=": value !== n }[m[2]]!;
-}
+import { matchesFilterPattern as matches } from "./helpers/filter-pattern";
 
 async function lineOf(fail: boolean): Promise<string> {
   const lines: string[] = [];
@@ -54,6 +36,7 @@ test("the 503 filter counts the line a sync handler writes when it answers 503, 
   }
 });
 
+// The refused-pieces filter against a real POST /pieces line: monitoring.integration.test.ts.
 test("the refused-pieces filter counts lines with refused > 0 and adds their count", () => {
   const [f] = logMetricFilters("haumana").filter((x) => x.metricName === "RefusedPieces");
   expect(f.fn).toBe("sync-pieces");
