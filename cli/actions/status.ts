@@ -85,6 +85,14 @@ export interface StatusResult {
 
 const DAY_MS = 86_400_000;
 
+function commonPrefix(xs: string[]): string {
+  return xs.reduce((p, x) => {
+    let i = 0;
+    while (i < p.length && p[i] === x[i]) i++;
+    return p.slice(0, i);
+  });
+}
+
 export const isUnreadable = (x: unknown): x is Unreadable => !!x && typeof x === "object" && !Array.isArray(x) && "error" in x;
 
 /** Runs one part; an AWS error becomes that part's message, except missing or expired credentials, which end the command. */
@@ -100,7 +108,17 @@ async function part<T>(work: () => Promise<T>): Promise<T | Unreadable> {
 
 async function functionsPart(deps: StatusDeps, settings: StackSettings, now: Date): Promise<FunctionStatus[]> {
   const names = resourceNames(settings.namePrefix);
-  const groups = await send<DescribeLogGroupsCommandOutput>(deps.logs, new DescribeLogGroupsCommand({ logGroupNamePrefix: `/aws/lambda/${settings.namePrefix}-` }));
+  const wantedGroups = new Set(FUNCTION_NAMES.map((fn) => names.logGroup(fn)));
+  const groups: NonNullable<DescribeLogGroupsCommandOutput["logGroups"]> = [];
+  let nextToken: string | undefined;
+  do {
+    const out = await send<DescribeLogGroupsCommandOutput>(
+      deps.logs,
+      new DescribeLogGroupsCommand({ logGroupNamePrefix: commonPrefix([...wantedGroups]), nextToken }),
+    );
+    groups.push(...(out.logGroups ?? []).filter((g) => wantedGroups.has(g.logGroupName ?? "")));
+    nextToken = out.nextToken;
+  } while (nextToken && groups.length < wantedGroups.size);
   const queries: MetricDataQuery[] = FUNCTION_NAMES.flatMap((fn, i) =>
     ["Invocations", "Errors", "Throttles"].map((metric) => ({
       Id: `${metric.toLowerCase()}${i}`,
@@ -119,7 +137,7 @@ async function functionsPart(deps: StatusDeps, settings: StackSettings, now: Dat
   return Promise.all(
     FUNCTION_NAMES.map(async (fn, i) => {
       const logGroup = names.logGroup(fn);
-      const group = (groups.logGroups ?? []).find((g) => g.logGroupName === logGroup);
+      const group = groups.find((g) => g.logGroupName === logGroup);
       let lastLogAt: string | null = null;
       if (group) {
         const streams = await send<DescribeLogStreamsCommandOutput>(
