@@ -46,7 +46,7 @@ interface FunctionSpec {
 
 /**
  * The function's grants beyond its logs: the DynamoDB and Cognito actions its code
- * sends (infra/permissions.ts), on exactly the tables, index and pool it uses.
+ * sends (infra/permissions.ts), on exactly the tables, indexes and pool it uses.
  */
 export function grantsFor(fn: FunctionName, spec: Pick<FunctionSpec, "tables" | "indexes" | "userPool">, userPoolArn: pulumi.Input<string>): Statement[] {
   const calls = sdkCalls(fn);
