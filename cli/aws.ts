@@ -5,6 +5,8 @@
 // SSO, ...). The SDK itself honours AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_<SERVICE>),
 // which is how the tests point the CLI at moto.
 import type { BudgetsClient } from "@aws-sdk/client-budgets";
+import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { CostExplorerClient } from "@aws-sdk/client-cost-explorer";
 import type { STSClient } from "@aws-sdk/client-sts";
 import { fromAwsError } from "./errors";
@@ -29,6 +31,18 @@ export function costExplorerClient(): CostExplorerClient {
 export function stsClient(): STSClient {
   const { STSClient } = require("@aws-sdk/client-sts") as typeof import("@aws-sdk/client-sts");
   return new STSClient({ region: BILLING_REGION });
+}
+
+/** CloudWatch (alarms, metrics) in the stack's region. */
+export function cloudWatchClient(region: string): CloudWatchClient {
+  const { CloudWatchClient } = require("@aws-sdk/client-cloudwatch") as typeof import("@aws-sdk/client-cloudwatch");
+  return new CloudWatchClient({ region });
+}
+
+/** CloudWatch Logs (the functions' and the API's log groups) in the stack's region. */
+export function cloudWatchLogsClient(region: string): CloudWatchLogsClient {
+  const { CloudWatchLogsClient } = require("@aws-sdk/client-cloudwatch-logs") as typeof import("@aws-sdk/client-cloudwatch-logs");
+  return new CloudWatchLogsClient({ region });
 }
 
 /** The operation name of an SDK command ("DescribeBudgetCommand" → "DescribeBudget"). */

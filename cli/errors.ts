@@ -68,6 +68,11 @@ export const IAM_ACTIONS: Record<string, string> = {
   UpdateCostAllocationTagsStatus: "ce:UpdateCostAllocationTagsStatus",
   GetCostAndUsage: "ce:GetCostAndUsage",
   GetCostForecast: "ce:GetCostForecast",
+  FilterLogEvents: "logs:FilterLogEvents",
+  DescribeLogGroups: "logs:DescribeLogGroups",
+  DescribeLogStreams: "logs:DescribeLogStreams",
+  DescribeAlarms: "cloudwatch:DescribeAlarms",
+  GetMetricData: "cloudwatch:GetMetricData",
 };
 
 const CREDENTIAL_HELP =

@@ -4,7 +4,7 @@
 export const EXIT = {
   /** Done; for checks: everything matches. */
   OK: 0,
-  /** A check failed (drift, a tag not active), or AWS returned an error. */
+  /** A check failed (drift, a tag not active, an alarm in ALARM), or AWS returned an error. */
   FAILURE: 1,
   /** Bad command line, or a stack file that cannot be read. */
   USAGE: 2,
@@ -18,7 +18,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 const MEANINGS: Record<ExitCode, string> = {
   0: "ok (checks: everything matches)",
-  1: "failure: drift, a tag not active, or an AWS error",
+  1: "failure: drift, a tag not active, an alarm in ALARM, or an AWS error",
   2: "usage: bad arguments or an unreadable stack file",
   3: "credentials: none found, expired, or AccessDenied (the message names the IAM action)",
   4: "precondition: a cost-allocation tag not yet active or not yet seen by billing",

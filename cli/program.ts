@@ -5,6 +5,8 @@ import { registerBudget } from "./commands/budget";
 import { registerCost } from "./commands/cost";
 import { registerDev } from "./commands/dev";
 import { withExamples } from "./commands/help";
+import { registerLogs } from "./commands/logs";
+import { registerStatus } from "./commands/status";
 import { registerTags } from "./commands/tags";
 import { Context } from "./context";
 import { CliError } from "./errors";
@@ -14,7 +16,7 @@ import { IO, processIO, Ui } from "./ui";
 export function buildProgram(ctx: Context): Command {
   const { ui } = ctx;
   const program = new Command("haumana-ops")
-    .description("Ops for the Haumana backend: cost-allocation tags, the monthly budget and its alerts, cost reports")
+    .description("Ops for the Haumana backend: the stack's status and logs, cost-allocation tags, the monthly budget and its alerts, cost reports")
     .exitOverride()
     .configureOutput({
       writeOut: (s) => ui.io.stdout.write(s),
@@ -24,6 +26,8 @@ export function buildProgram(ctx: Context): Command {
     .showHelpAfterError("(add --help for usage)")
     .showSuggestionAfterError(true);
   withExamples(program, [
+    "haumana-ops status",
+    "haumana-ops logs sync-pieces --since 30m",
     "haumana-ops tags check",
     "haumana-ops tags activate",
     "haumana-ops budget create --dry-run",
@@ -33,6 +37,8 @@ export function buildProgram(ctx: Context): Command {
   registerTags(program, ctx);
   registerBudget(program, ctx);
   registerCost(program, ctx);
+  registerStatus(program, ctx);
+  registerLogs(program, ctx);
   registerDev(program, ctx);
   return program;
 }

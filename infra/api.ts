@@ -1,6 +1,7 @@
 // Owns the public API: the REST API, its routes to the functions, the Google-token
 // authorizer in front of the data routes, the `prod` stage with its throttling
-// limits, and the invoke permissions, each scoped to this API.
+// limits and access log, response compression, and the invoke permissions, each
+// scoped to this API.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
@@ -18,12 +19,31 @@ export const AUTHORIZER_SETTINGS = {
   authorizerResultTtlInSeconds: 300,
 } as const;
 
-/** Cost guard: a runaway client cannot push more than this through the stage. */
-export const STAGE_THROTTLE = { throttlingBurstLimit: 20, throttlingRateLimit: 10 } as const;
+/** Cost guard: what a runaway client may push through the whole stage. */
+export const STAGE_REQUEST_LIMIT = { burst: 20, ratePerSecond: 10 } as const;
+
+/**
+ * API Gateway applies the stage's default method settings ("*\/*") to each method
+ * separately: every route has its own bucket of these limits. So each of the
+ * routes gets an equal share of STAGE_REQUEST_LIMIT, and all of them together stay
+ * within it.
+ */
+export const METHOD_THROTTLE = {
+  throttlingBurstLimit: Math.floor(STAGE_REQUEST_LIMIT.burst / ROUTES.length),
+  throttlingRateLimit: Math.floor((STAGE_REQUEST_LIMIT.ratePerSecond / ROUTES.length) * 100) / 100,
+} as const;
+
+/**
+ * Responses of at least this many bytes are gzip-compressed for clients that send
+ * Accept-Encoding (iOS does): every app launch downloads the whole repertoire.
+ */
+export const MINIMUM_COMPRESSION_BYTES = 1024;
 
 export interface ApiArgs {
   apiName: string;
   functions: Record<FunctionName, aws.lambda.Function>;
+  /** Access logging of the stage: the log group, the line format, and what must exist first. */
+  accessLog?: { destinationArn: pulumi.Input<string>; format: string; dependsOn: pulumi.Resource[] };
 }
 
 export class Api extends pulumi.ComponentResource {
@@ -37,7 +57,7 @@ export class Api extends pulumi.ComponentResource {
 
     const api = new aws.apigateway.RestApi(
       "api",
-      { name: args.apiName, endpointConfiguration: { types: "REGIONAL" } },
+      { name: args.apiName, endpointConfiguration: { types: "REGIONAL" }, minimumCompressionSize: String(MINIMUM_COMPRESSION_BYTES) },
       p,
     );
     this.restApi = api;
@@ -119,17 +139,23 @@ export class Api extends pulumi.ComponentResource {
     // settings or an integration's target change.
     const targets = pulumi.all([authorizerFn.invokeArn, ...ROUTES.map((r) => args.functions[r.fn].invokeArn)]);
     const redeployment = targets.apply((uris) =>
-      createHash("sha256").update(JSON.stringify({ ROUTES, AUTHORIZER_SETTINGS, uris })).digest("hex"),
+      createHash("sha256").update(JSON.stringify({ ROUTES, AUTHORIZER_SETTINGS, MINIMUM_COMPRESSION_BYTES, uris })).digest("hex"),
     );
     const deployment = new aws.apigateway.Deployment(
       "deployment",
       { restApi: api.id, triggers: { redeployment } },
       { ...p, dependsOn: routeResources },
     );
+    const accessLog = args.accessLog;
     this.stage = new aws.apigateway.Stage(
       "stage",
-      { restApi: api.id, deployment: deployment.id, stageName: STAGE_NAME },
-      p,
+      {
+        restApi: api.id,
+        deployment: deployment.id,
+        stageName: STAGE_NAME,
+        ...(accessLog ? { accessLogSettings: { destinationArn: accessLog.destinationArn, format: accessLog.format } } : {}),
+      },
+      { ...p, dependsOn: accessLog?.dependsOn ?? [] },
     );
     new aws.apigateway.MethodSettings(
       "throttle",
@@ -137,7 +163,7 @@ export class Api extends pulumi.ComponentResource {
         restApi: api.id,
         stageName: this.stage.stageName,
         methodPath: "*/*",
-        settings: { ...STAGE_THROTTLE, metricsEnabled: false },
+        settings: { ...METHOD_THROTTLE, metricsEnabled: false },
       },
       p,
     );

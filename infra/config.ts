@@ -8,6 +8,12 @@ import { PULUMI_PROJECT, type StackSettings } from "../lib/stack-config";
 export interface StackConfig extends Omit<StackSettings, "stack"> {
   /** CloudWatch retention of the functions' logs; optional key, 30 days when data is protected, else 7. */
   logRetentionDays: number;
+  /**
+   * Optional key, default false. This stack sets the region's API Gateway
+   * CloudWatch role (an account-wide setting access logs need); exactly one stack
+   * per account and region should.
+   */
+  manageApiGatewayAccount: boolean;
 }
 
 // The values CloudWatch Logs accepts for retentionInDays.
@@ -40,5 +46,6 @@ export function loadConfig(): StackConfig {
     budgetLimitUsd,
     alertEmails: stringList(c, "alertEmails"),
     logRetentionDays,
+    manageApiGatewayAccount: c.getBoolean("manageApiGatewayAccount") ?? false,
   };
 }

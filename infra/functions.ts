@@ -1,12 +1,16 @@
 // Owns the Lambda functions: for each one its log group, its role with only what
-// that function needs, and the function itself running the bundle from package.ts.
+// that function's code calls (permissions.ts), and the function itself running the
+// bundle from package.ts, with the timeout lib/limits.ts sets.
 // The environment variables set here are the handlers' contract (they read them
 // once at load and fail fast when one is missing).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { GOOGLE_ISSUERS, GOOGLE_JWKS_URI } from "../lib/google";
+import { FUNCTION_TIMEOUT_SECONDS } from "../lib/limits";
 import { FUNCTION_NAMES, type FunctionName, type ResourceNames } from "../lib/names";
+import { PIECES_TABLE, SESSIONS_TABLE } from "../lib/tables";
 import { functionArchive } from "./package";
+import { actionsOf, INDEX_ACTIONS, sdkCalls } from "./permissions";
 
 export interface TableRef {
   name: pulumi.Input<string>;
@@ -23,24 +27,6 @@ export interface FunctionsArgs {
   sessionsTable: TableRef;
 }
 
-/** The item actions the sync code uses (transactions are made of these). */
-export const TABLE_ACTIONS = [
-  "dynamodb:GetItem",
-  "dynamodb:PutItem",
-  "dynamodb:UpdateItem",
-  "dynamodb:DeleteItem",
-  "dynamodb:ConditionCheckItem",
-  "dynamodb:Query",
-  "dynamodb:BatchGetItem",
-  "dynamodb:BatchWriteItem",
-];
-
-export const USER_POOL_ACTIONS = [
-  "cognito-idp:AdminGetUser",
-  "cognito-idp:AdminCreateUser",
-  "cognito-idp:AdminUpdateUserAttributes",
-];
-
 interface Statement {
   Effect: "Allow";
   Action: string[];
@@ -49,10 +35,41 @@ interface Statement {
 
 interface FunctionSpec {
   memorySize: number;
-  /** Seconds. API Gateway gives up on an integration after 29. */
-  timeout: number;
   environment: Record<string, pulumi.Input<string>>;
-  statements: Statement[];
+  /** The tables whose items the function's code reads or writes. */
+  tables: TableRef[];
+  /** The indexes it queries: a table and the index's name. */
+  indexes: { table: TableRef; index: string }[];
+  /** Whether it calls the user pool. */
+  userPool: boolean;
+}
+
+/**
+ * The function's grants beyond its logs: the DynamoDB and Cognito actions its code
+ * sends (infra/permissions.ts), on exactly the tables, indexes and pool it uses.
+ */
+export function grantsFor(fn: FunctionName, spec: Pick<FunctionSpec, "tables" | "indexes" | "userPool">, userPoolArn: pulumi.Input<string>): Statement[] {
+  const calls = sdkCalls(fn);
+  const dynamo = actionsOf(calls, "dynamodb");
+  const cognito = actionsOf(calls, "cognito-idp");
+  const statements: Statement[] = [];
+  const onTables = dynamo.filter((a) => !INDEX_ACTIONS.has(a));
+  const onIndex = dynamo.filter((a) => INDEX_ACTIONS.has(a));
+  if (onTables.length && !spec.tables.length) throw new Error(`functions: ${fn} sends ${onTables.join(", ")} but is given no table`);
+  if (onIndex.length && !spec.indexes.length) throw new Error(`functions: ${fn} sends ${onIndex.join(", ")} but is given no index`);
+  if (onTables.length) statements.push({ Effect: "Allow", Action: onTables, Resource: spec.tables.map((t) => t.arn) });
+  if (onIndex.length) {
+    statements.push({
+      Effect: "Allow",
+      Action: onIndex,
+      Resource: spec.indexes.map((i) => pulumi.interpolate`${i.table.arn}/index/${i.index}`),
+    });
+  }
+  if (cognito.length) {
+    if (!spec.userPool) throw new Error(`functions: ${fn} calls Cognito but is given no user pool`);
+    statements.push({ Effect: "Allow", Action: cognito, Resource: [userPoolArn] });
+  }
+  return statements;
 }
 
 export class Functions extends pulumi.ComponentResource {
@@ -67,30 +84,31 @@ export class Functions extends pulumi.ComponentResource {
       AUTH_ISSUERS: GOOGLE_ISSUERS.join(","),
       AUTH_JWKS_URI: GOOGLE_JWKS_URI,
     };
-    // Both sync functions use both tables: the user's change counter lives in the
-    // pieces table and a sessions write takes the next number from it.
+    // sync-sessions also uses the pieces table's items: the user's change counter
+    // lives there and a sessions write takes the next number from it. Each queries
+    // only its own table's indexes (lib/tables.ts). Both get both names, which the
+    // shared store reads at load.
     const tables = {
       PIECES_TABLE: args.piecesTable.name,
       SESSIONS_TABLE: args.sessionsTable.name,
     };
-    const tableStatement: Statement = {
-      Effect: "Allow",
-      Action: TABLE_ACTIONS,
-      Resource: [args.piecesTable, args.sessionsTable].flatMap((t) => [
-        t.arn,
-        pulumi.interpolate`${t.arn}/index/*`,
-      ]),
-    };
     const specs: Record<FunctionName, FunctionSpec> = {
-      authorizer: { memorySize: 256, timeout: 10, environment: auth, statements: [] },
-      "auth-sync": {
-        memorySize: 256,
-        timeout: 15,
-        environment: { USER_POOL_ID: args.userPool.id, ...auth },
-        statements: [{ Effect: "Allow", Action: USER_POOL_ACTIONS, Resource: [args.userPool.arn] }],
+      authorizer: { memorySize: 256, environment: auth, tables: [], indexes: [], userPool: false },
+      "auth-sync": { memorySize: 256, environment: { USER_POOL_ID: args.userPool.id, ...auth }, tables: [], indexes: [], userPool: true },
+      "sync-pieces": {
+        memorySize: 512,
+        environment: tables,
+        tables: [args.piecesTable],
+        indexes: PIECES_TABLE.indexes.map((i) => ({ table: args.piecesTable, index: i.name })),
+        userPool: false,
       },
-      "sync-pieces": { memorySize: 512, timeout: 29, environment: tables, statements: [tableStatement] },
-      "sync-sessions": { memorySize: 512, timeout: 29, environment: tables, statements: [tableStatement] },
+      "sync-sessions": {
+        memorySize: 512,
+        environment: tables,
+        tables: [args.piecesTable, args.sessionsTable],
+        indexes: SESSIONS_TABLE.indexes.map((i) => ({ table: args.sessionsTable, index: i.name })),
+        userPool: false,
+      },
     };
 
     const functions = {} as Record<FunctionName, aws.lambda.Function>;
@@ -130,7 +148,7 @@ export class Functions extends pulumi.ComponentResource {
                 // The group's streams; the group itself exists already.
                 Resource: [pulumi.interpolate`${logGroup.arn}:*`],
               },
-              ...spec.statements,
+              ...grantsFor(fn, spec, args.userPool.arn),
             ],
           }),
         },
@@ -146,7 +164,7 @@ export class Functions extends pulumi.ComponentResource {
           handler: "index.handler",
           code: functionArchive(fn),
           memorySize: spec.memorySize,
-          timeout: spec.timeout,
+          timeout: FUNCTION_TIMEOUT_SECONDS[fn],
           environment: { variables: spec.environment },
           loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
         },

@@ -12,7 +12,7 @@ export interface IdentityArgs {
   authenticatedRoleName: string;
   /** The Google OAuth client ID whose tokens the identity pool accepts. */
   googleClientId: string;
-  /** Pulumi `protect` and Cognito deletion protection on the user pool. */
+  /** Pulumi `protect` and `retainOnDelete`, and Cognito deletion protection, on the user pool. */
   protectData: boolean;
 }
 
@@ -33,7 +33,9 @@ export class Identity extends pulumi.ComponentResource {
             name: "email",
             attributeDataType: "String",
             required: true,
-            mutable: false,
+            // Mutable, so auth-sync can follow a Google account's changed email.
+            // Cognito cannot change this once the pool exists.
+            mutable: true,
             // Cognito's defaults, spelled out: omitting them makes a perpetual diff.
             stringAttributeConstraints: { minLength: "0", maxLength: "2048" },
           },
@@ -46,7 +48,9 @@ export class Identity extends pulumi.ComponentResource {
         userPoolTier: "LITE",
       },
       // The pool maps Google accounts to the user ids the data is keyed by.
-      { parent: this, protect: args.protectData },
+      // retainOnDelete: should the pool leave the program (or the stack be
+      // destroyed after unprotecting), Pulumi forgets it instead of deleting it.
+      { parent: this, protect: args.protectData, retainOnDelete: args.protectData },
     );
 
     this.identityPool = new aws.cognito.IdentityPool(

@@ -1,17 +1,21 @@
 // The Haumana stack: wires the modules together and exports what the app and the
 // ops CLI need. Configuration comes from Pulumi.<stack>.yaml through config.ts.
 import * as aws from "@pulumi/aws";
-import { resourceNames } from "../lib/names";
+import { ACCESS_LOG_FORMAT, opsNames } from "../lib/monitoring";
+import { FUNCTION_NAMES, resourceNames, type FunctionName } from "../lib/names";
 import { stackTags } from "../lib/tags";
-import { Api } from "./api";
+import { AccessLogs } from "./access-logs";
+import { Api, STAGE_NAME } from "./api";
 import { loadConfig } from "./config";
 import { Functions } from "./functions";
 import { Identity } from "./identity";
+import { Monitoring } from "./monitoring";
 import { Tables } from "./tables";
 import { TaggedScope } from "./tagging";
 
 const config = loadConfig();
 const names = resourceNames(config.namePrefix);
+const ops = opsNames(config.namePrefix);
 
 const provider = new aws.Provider("aws", { region: config.region as aws.Region });
 const scope = new TaggedScope("haumana", { tags: stackTags(config) }, { providers: [provider] });
@@ -49,7 +53,41 @@ const functions = new Functions(
   under,
 );
 
-const api = new Api("api", { apiName: names.api, functions: functions.functions }, under);
+const accessLogs = new AccessLogs(
+  "access-logs",
+  {
+    logGroupName: ops.accessLogGroup,
+    retentionInDays: config.logRetentionDays,
+    manageAccount: config.manageApiGatewayAccount,
+    roleName: ops.apiGatewayCloudWatchRole,
+  },
+  under,
+);
+
+const api = new Api(
+  "api",
+  {
+    apiName: names.api,
+    functions: functions.functions,
+    accessLog: { destinationArn: accessLogs.logGroup.arn, format: ACCESS_LOG_FORMAT, dependsOn: accessLogs.ready },
+  },
+  under,
+);
+
+const monitoring = new Monitoring(
+  "monitoring",
+  {
+    namePrefix: config.namePrefix,
+    region: config.region,
+    alertEmails: config.alertEmails,
+    functionNames: Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, names.fn(fn)])) as Record<FunctionName, string>,
+    apiName: names.api,
+    stageName: STAGE_NAME,
+    tableNames: { pieces: names.piecesTable, sessions: names.sessionsTable },
+    logGroups: functions.logGroups,
+  },
+  under,
+);
 
 export const apiUrl = api.url;
 export const userPoolId = identity.userPool.id;
@@ -57,3 +95,5 @@ export const identityPoolId = identity.identityPool.id;
 export const piecesTableName = tables.pieces.name;
 export const sessionsTableName = tables.sessions.name;
 export const region = config.region;
+export const alarmTopicArn = monitoring.topic.arn;
+export const dashboardUrl = monitoring.dashboardUrl;

@@ -8,7 +8,11 @@ import { attributeDefinitions, PIECES_TABLE, SESSIONS_TABLE, type TableSchema } 
 export interface TablesArgs {
   piecesTableName: string;
   sessionsTableName: string;
-  /** Pulumi `protect`, so `pulumi destroy` refuses to delete the tables. */
+  /**
+   * Pulumi `protect` (`pulumi destroy` refuses), `retainOnDelete` (a table that
+   * leaves the program is forgotten, not deleted) and DynamoDB deletion protection
+   * (nothing outside Pulumi deletes it either). Off in dev, so dev can be torn down.
+   */
   protectData: boolean;
 }
 
@@ -38,9 +42,9 @@ export class Tables extends pulumi.ComponentResource {
         // KMS with the AWS-managed key (aws/dynamodb): no key fee, and CloudTrail
         // records key use, which the default AWS-owned key does not.
         serverSideEncryption: { enabled: true },
-        deletionProtectionEnabled: true,
+        deletionProtectionEnabled: protect,
       },
-      { parent: this, protect },
+      { parent: this, protect, retainOnDelete: protect },
     );
   }
 }

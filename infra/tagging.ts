@@ -11,24 +11,31 @@ export const TAGGABLE_TYPES: ReadonlySet<string> = new Set([
   "aws:apigateway/restApi:RestApi",
   "aws:apigateway/stage:Stage",
   "aws:cloudwatch/logGroup:LogGroup",
+  "aws:cloudwatch/metricAlarm:MetricAlarm",
   "aws:cognito/identityPool:IdentityPool",
   "aws:cognito/userPool:UserPool",
   "aws:dynamodb/table:Table",
   "aws:iam/role:Role",
   "aws:lambda/function:Function",
+  "aws:sns/topic:Topic",
 ]);
 
 /** AWS resource types in this program that have no `tags` input. */
 export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
+  "aws:apigateway/account:Account",
   "aws:apigateway/authorizer:Authorizer",
   "aws:apigateway/deployment:Deployment",
   "aws:apigateway/integration:Integration",
   "aws:apigateway/method:Method",
   "aws:apigateway/methodSettings:MethodSettings",
   "aws:apigateway/resource:Resource",
+  "aws:cloudwatch/dashboard:Dashboard",
+  "aws:cloudwatch/logMetricFilter:LogMetricFilter",
   "aws:cognito/identityPoolRoleAttachment:IdentityPoolRoleAttachment",
   "aws:iam/rolePolicy:RolePolicy",
+  "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
   "aws:lambda/permission:Permission",
+  "aws:sns/topicSubscription:TopicSubscription",
 ]);
 
 /**

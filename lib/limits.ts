@@ -1,4 +1,6 @@
-// Request and response limits shared by the handlers, the local server and tests.
+// Request and response limits shared by the handlers, the local server and tests,
+// and the functions' timeouts (infra sets them, the monitoring alarms on them).
+import type { FunctionName } from "./names";
 
 const KB = 1024;
 const MB = 1024 * KB;
@@ -70,3 +72,19 @@ export const DIGEST_BUCKETS = 256;
  * reads the changes from the start instead.
  */
 export const MAX_DIFF_BUCKETS = 128;
+
+/** API Gateway answers 504 when a Lambda integration takes longer than this (REST API default). */
+export const API_GATEWAY_TIMEOUT_SECONDS = 29;
+/**
+ * Lambda timeout of the sync functions (sync-pieces, sync-sessions). Below API
+ * Gateway's 29 s with room for a cold start, so a sync that runs out of retries still
+ * answers 503 itself; the store's retries must give up before this.
+ */
+export const SYNC_FUNCTION_TIMEOUT_SECONDS = 20;
+/** Lambda timeout of each function, in seconds. */
+export const FUNCTION_TIMEOUT_SECONDS = {
+  authorizer: 10,
+  "auth-sync": 15,
+  "sync-pieces": SYNC_FUNCTION_TIMEOUT_SECONDS,
+  "sync-sessions": SYNC_FUNCTION_TIMEOUT_SECONDS,
+} as const satisfies Record<FunctionName, number>;

@@ -1,8 +1,9 @@
-// A loopback proxy in front of moto_server for the haumana-ops budget tests.
+// A loopback proxy in front of moto_server for the haumana-ops tests.
 // moto 5.2 stores a budget's notifications and subscribers but has no
 // DescribeSubscribersForNotification; this proxy answers that one call from the
 // subscribers moto accepted (CreateBudget / CreateNotification bodies that moto
-// answered 200), and forwards everything else to moto untouched. It also logs
+// answered 200), answers ListCostAllocationTags from tags a test seeds, and
+// forwards everything else to moto untouched. It also logs
 // every request (operation and JSON body), so tests can assert what went over
 // the wire, e.g. that a second `budget create` sent no writes.
 import * as http from "node:http";
@@ -18,7 +19,12 @@ export interface BudgetsProxy {
   requests: LoggedRequest[];
   /** Answer every later `operation` with this AWS JSON error instead of forwarding it. */
   fail(operation: string, status: number, type: string, message: string): void;
-  /** Forget logged requests, recorded subscribers and failures (call with resetMoto). */
+  /**
+   * Answer Cost Explorer's ListCostAllocationTags (which moto lacks) with these
+   * tags; until set, that call gets moto's own answer (an error).
+   */
+  setCostAllocationTags(tags: { TagKey: string; Status: "Active" | "Inactive"; Type?: string }[]): void;
+  /** Forget logged requests, recorded subscribers, seeded tags and failures (call with resetMoto). */
   clear(): void;
   stop(): Promise<void>;
 }
@@ -41,6 +47,7 @@ export async function startBudgetsProxy(motoEndpoint: string): Promise<BudgetsPr
   const requests: LoggedRequest[] = [];
   const subscribers = new Map<string, Sub[]>();
   const failures = new Map<string, { status: number; type: string; message: string }>();
+  let costAllocationTags: unknown[] | undefined;
 
   const record = (operation: string, b: any) => {
     const account = b.AccountId;
@@ -81,6 +88,13 @@ export async function startBudgetsProxy(motoEndpoint: string): Promise<BudgetsPr
         return;
       }
 
+      if (operation === "ListCostAllocationTags" && costAllocationTags) {
+        const keys: string[] | undefined = body.TagKeys;
+        res.setHeader("content-type", "application/x-amz-json-1.1");
+        res.end(JSON.stringify({ CostAllocationTags: costAllocationTags.filter((t: any) => !keys || keys.includes(t.TagKey)) }));
+        return;
+      }
+
       if (operation === "DescribeSubscribersForNotification") {
         const subs = subscribers.get(notificationKey(body.AccountId, body.BudgetName, body.Notification));
         res.setHeader("content-type", "application/x-amz-json-1.1");
@@ -118,7 +132,11 @@ export async function startBudgetsProxy(motoEndpoint: string): Promise<BudgetsPr
     endpoint: `http://127.0.0.1:${port}`,
     requests,
     fail: (operation, status, type, message) => failures.set(operation, { status, type, message }),
+    setCostAllocationTags: (tags) => {
+      costAllocationTags = tags.map((t) => ({ Type: "UserDefined", ...t }));
+    },
     clear: () => {
+      costAllocationTags = undefined;
       requests.length = 0;
       subscribers.clear();
       failures.clear();

@@ -1,3 +1,4 @@
+import { opsRules } from "./ops-rules";
 import { stackRules } from "./rules";
 
-stackRules("dev");
+opsRules("dev", stackRules("dev"));

@@ -16,6 +16,7 @@ export interface Recorded {
   state: Record<string, any>;
   /** From the RegisterResource request: what `pulumi destroy` would honour. */
   protect: boolean;
+  retainOnDelete: boolean;
   parent: string;
   provider: string;
   dependencies: string[];
@@ -32,8 +33,8 @@ export interface StackRun {
 
 export interface RunOptions {
   /**
-   * Replace the handler bundles with a stub, so the resource rules do not depend on
-   * functions/ compiling (the packaging test runs the real bundles).
+   * Replace the deployed handler code with a stub, so the resource rules do not
+   * depend on running functions/ (the packaging test runs the real bundles).
    */
   stubCode?: boolean;
 }
@@ -82,6 +83,12 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
       s.executionArn = `arn:aws:execute-api:${region}:${ACCOUNT}:${apiId}`;
       return { id: apiId, state: s };
     }
+    case "aws:sns/topic:Topic":
+      s.arn = `arn:aws:sns:${region}:${ACCOUNT}:${inputs.name}`;
+      return { id: s.arn, state: s };
+    case "aws:cloudwatch/metricAlarm:MetricAlarm":
+      s.arn = `arn:aws:cloudwatch:${region}:${ACCOUNT}:alarm:${inputs.name}`;
+      return { id: inputs.name, state: s };
     case "aws:apigateway/stage:Stage":
       s.invokeUrl = `https://${inputs.restApi}.execute-api.${region}.amazonaws.com/${inputs.stageName}`;
       return { id: `${inputs.restApi}-${inputs.stageName}`, state: s };
@@ -96,7 +103,7 @@ export async function runStack(stack: string, opts: RunOptions = {}): Promise<St
   pulumi.runtime.setAllConfig(config);
 
   const resources: Recorded[] = [];
-  const requests = new Map<string, Pick<Recorded, "protect" | "parent" | "provider" | "dependencies">>();
+  const requests = new Map<string, Pick<Recorded, "protect" | "retainOnDelete" | "parent" | "provider" | "dependencies">>();
   let n = 0;
   await pulumi.runtime.setMocks(
     {
@@ -110,6 +117,7 @@ export async function runStack(stack: string, opts: RunOptions = {}): Promise<St
           inputs: args.inputs,
           state,
           protect: false,
+          retainOnDelete: false,
           parent: "",
           provider: args.provider ?? "",
           dependencies: [],
@@ -136,6 +144,7 @@ export async function runStack(stack: string, opts: RunOptions = {}): Promise<St
     if (requests.has(key)) throw new Error(`harness: two resources registered as ${key}`);
     requests.set(key, {
       protect: !!req.getProtect(),
+      retainOnDelete: !!req.getRetainondelete(),
       parent: req.getParent(),
       provider: req.getProvider(),
       dependencies: req.getDependenciesList(),
@@ -155,6 +164,8 @@ export async function runStack(stack: string, opts: RunOptions = {}): Promise<St
         const p = require("@pulumi/pulumi");
         const stub = (name: string) => `exports.handler = async () => ${JSON.stringify(`stub ${name}`)};`;
         return {
+          // The grants are still derived from the real code (bundleSources).
+          ...jest.requireActual("../../infra/package"),
           bundleFunction: stub,
           functionArchive: (name: string) => new p.asset.AssetArchive({ "index.js": new p.asset.StringAsset(stub(name)) }),
         };

@@ -1,3 +1,4 @@
+import { opsRules } from "./ops-rules";
 import { stackRules } from "./rules";
 
-stackRules("prod");
+opsRules("prod", stackRules("prod"));

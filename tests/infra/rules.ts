@@ -4,15 +4,18 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import { GOOGLE_ISSUERS, GOOGLE_JWKS_URI, GOOGLE_LOGIN_PROVIDER } from "../../lib/google";
+import { API_GATEWAY_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_SECONDS, SYNC_FUNCTION_TIMEOUT_SECONDS } from "../../lib/limits";
 import { FUNCTION_NAMES, resourceNames, type FunctionName } from "../../lib/names";
 import { readStackSettings, repoRoot } from "../../lib/stack-config";
-import { attributeDefinitions, CHANGE_INDEX, PIECES_TABLE, SESSIONS_TABLE, TTL_ATTRIBUTE } from "../../lib/tables";
+import { attributeDefinitions, CHANGE_INDEX, PIECES_TABLE, SESSIONS_TABLE, TTL_ATTRIBUTE, type TableSchema } from "../../lib/tables";
 import { stackTags, TAG_KEYS } from "../../lib/tags";
 import { AUTHORIZED_ROUTES } from "../../functions/core/verify";
 import { TAGGABLE_TYPES, UNTAGGABLE_TYPES } from "../../infra/tagging";
+import { actionsOf, operationOfCommand, sdkCalls, sdkCallsIn } from "../../infra/permissions";
+import { METHOD_THROTTLE, MINIMUM_COMPRESSION_BYTES, STAGE_REQUEST_LIMIT } from "../../infra/api";
 import { runStack, type StackRun } from "./harness";
 
-const T = {
+export const T = {
   provider: "pulumi:providers:aws",
   table: "aws:dynamodb/table:Table",
   fn: "aws:lambda/function:Function",
@@ -31,6 +34,9 @@ const T = {
   stage: "aws:apigateway/stage:Stage",
   methodSettings: "aws:apigateway/methodSettings:MethodSettings",
   permission: "aws:lambda/permission:Permission",
+  policyAttachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+  topic: "aws:sns/topic:Topic",
+  dashboard: "aws:cloudwatch/dashboard:Dashboard",
 };
 
 /** Whether @pulumi/aws's resource class for a type token takes a `tags` input. */
@@ -47,8 +53,8 @@ interface Statement {
   Action: string | string[];
   Resource?: string | string[];
 }
-const list = (x: string | string[] | undefined) => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
-const statements = (doc: unknown): Statement[] => {
+export const list = (x: string | string[] | undefined) => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
+export const statements = (doc: unknown): Statement[] => {
   const parsed = typeof doc === "string" ? JSON.parse(doc) : doc;
   return list(parsed.Statement as any) as unknown as Statement[];
 };
@@ -113,7 +119,7 @@ export function stackRules(stack: string) {
       expect(run.ofType(T.table).map((t) => t.inputs.name).sort()).toEqual([names.piecesTable, names.sessionsTable].sort());
     });
 
-    test("every table: on-demand, PITR, SSE, deletion protection, TTL, byChange LSI; protected in prod", () => {
+    test("every table: on-demand, PITR, SSE, TTL, byChange LSI; deletion-protected, protected and retained on delete in prod only", () => {
       const schemas = { [names.piecesTable]: PIECES_TABLE, [names.sessionsTable]: SESSIONS_TABLE };
       for (const t of run.ofType(T.table)) {
         const schema = schemas[t.inputs.name];
@@ -121,7 +127,7 @@ export function stackRules(stack: string) {
           billingMode: "PAY_PER_REQUEST",
           pointInTimeRecovery: { enabled: true },
           serverSideEncryption: { enabled: true },
-          deletionProtectionEnabled: true,
+          deletionProtectionEnabled: settings.protectData,
           ttl: { attributeName: TTL_ATTRIBUTE, enabled: true },
           hashKey: schema.hashKey,
           rangeKey: schema.rangeKey,
@@ -130,24 +136,32 @@ export function stackRules(stack: string) {
         });
         expect(t.inputs.localSecondaryIndexes[0]).toEqual({ name: CHANGE_INDEX, rangeKey: schema.changeIndex.rangeKey, projectionType: "KEYS_ONLY" });
         expect(t.inputs.globalSecondaryIndexes ?? []).toEqual([]);
-        expect({ table: t.inputs.name, protect: t.protect }).toEqual({ table: t.inputs.name, protect: settings.protectData });
+        expect({ table: t.inputs.name, protect: t.protect, retainOnDelete: t.retainOnDelete }).toEqual({
+          table: t.inputs.name,
+          protect: settings.protectData,
+          retainOnDelete: settings.protectData,
+        });
       }
       expect(settings.protectData).toBe(stack === "prod");
     });
   });
 
   describe(`stack ${stack}: functions`, () => {
-    test("the four functions: nodejs22.x on arm64, index.handler, named for the stack", () => {
+    test("the four functions: nodejs22.x on arm64, index.handler, named for the stack, timeouts from lib/limits.ts", () => {
       const fns = run.ofType(T.fn);
       expect(fns.map((f) => f.inputs.name).sort()).toEqual(FUNCTION_NAMES.map(names.fn).sort());
       for (const f of fns) {
         expect(f.inputs).toMatchObject({ runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler" });
-        expect(f.inputs.timeout).toBeLessThanOrEqual(29);
       }
+      for (const fn of FUNCTION_NAMES) expect({ fn, timeout: fnNamed(fn).inputs.timeout }).toEqual({ fn, timeout: FUNCTION_TIMEOUT_SECONDS[fn] });
+      // The sync functions must end (and answer 503) before API Gateway gives up at 29 s.
+      expect(fnNamed("sync-pieces").inputs.timeout).toBe(SYNC_FUNCTION_TIMEOUT_SECONDS);
+      expect(fnNamed("sync-sessions").inputs.timeout).toBe(SYNC_FUNCTION_TIMEOUT_SECONDS);
+      expect(SYNC_FUNCTION_TIMEOUT_SECONDS).toBeLessThan(API_GATEWAY_TIMEOUT_SECONDS);
     });
 
     test("every function has its own log group with a retention period, created before it", () => {
-      const groups = run.ofType(T.logGroup);
+      const groups = run.ofType(T.logGroup).filter((g) => g.inputs.name.startsWith("/aws/lambda/"));
       expect(groups).toHaveLength(run.ofType(T.fn).length);
       for (const f of run.ofType(T.fn)) {
         const group = groups.find((g) => g.inputs.name === `/aws/lambda/${f.inputs.name}`);
@@ -177,9 +191,8 @@ export function stackRules(stack: string) {
     const allStatements = () =>
       run.ofType(T.rolePolicy).map((p) => ({ policy: p, role: run.ofType(T.role).find((r) => r.id === p.inputs.role)!, statements: statements(p.inputs.policy) }));
 
-    test("no policy grants a wildcard action, or a wildcard resource beyond a log group's streams or a table's indexes", () => {
+    test("no policy grants a wildcard action, or a wildcard resource beyond a log group's streams", () => {
       const groupArns = run.ofType(T.logGroup).map((g) => g.state.arn);
-      const tableArns = run.ofType(T.table).map((t) => t.state.arn);
       const policies = allStatements();
       expect(policies.length).toBe(FUNCTION_NAMES.length);
       for (const { statements: ss } of policies) {
@@ -188,23 +201,24 @@ export function stackRules(stack: string) {
           for (const a of list(s.Action)) expect(a).not.toContain("*");
           for (const r of list(s.Resource)) {
             expect(r).not.toBe("*");
-            if (r.includes("*")) {
-              const ok = groupArns.some((g) => r === `${g}:*`) || tableArns.some((t) => r === `${t}/index/*`);
-              expect({ resource: r, scoped: ok }).toEqual({ resource: r, scoped: true });
-            }
+            if (r.includes("*")) expect({ resource: r, scoped: groupArns.some((g) => r === `${g}:*`) }).toEqual({ resource: r, scoped: true });
           }
         }
       }
     });
 
-    test("each function's role can write only its own logs and touch only what it needs", () => {
+    test("each function's role can write only its own logs and touch only the tables, index and pool it uses", () => {
       const pool = one(T.userPool);
-      const tableResources = run.ofType(T.table).flatMap((t) => [t.state.arn, `${t.state.arn}/index/*`]).sort();
+      const table = (name: string) => run.ofType(T.table).find((t) => t.inputs.name === name)!.state.arn;
+      const withIndex = (name: string, schema: TableSchema) => [table(name), ...schema.indexes.map((i) => `${table(name)}/index/${i.name}`)];
+      // sync-pieces never touches the sessions table; sync-sessions takes its change
+      // numbers from the counter in the pieces table but queries only its own index
+      // (tests/iam-trace.integration.test.ts shows both from the requests the code sends).
       const expected: Record<FunctionName, Record<string, string[]>> = {
         authorizer: {},
         "auth-sync": { "cognito-idp": [pool.state.arn] },
-        "sync-pieces": { dynamodb: tableResources },
-        "sync-sessions": { dynamodb: tableResources },
+        "sync-pieces": { dynamodb: withIndex(names.piecesTable, PIECES_TABLE).sort() },
+        "sync-sessions": { dynamodb: [table(names.piecesTable), ...withIndex(names.sessionsTable, SESSIONS_TABLE)].sort() },
       };
       for (const fn of FUNCTION_NAMES) {
         const f = fnNamed(fn);
@@ -214,6 +228,7 @@ export function stackRules(stack: string) {
           { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
         ]);
         expect(role.inputs.managedPolicyArns ?? []).toEqual([]);
+        expect(run.ofType(T.policyAttachment).filter((a) => a.inputs.role === role.inputs.name)).toEqual([]);
         const policies = run.ofType(T.rolePolicy).filter((p) => p.inputs.role === role.id);
         expect(policies).toHaveLength(1);
         const bySvc: Record<string, string[]> = {};
@@ -221,73 +236,74 @@ export function stackRules(stack: string) {
           const svcs = new Set(list(s.Action).map((a) => a.split(":")[0]));
           expect(svcs.size).toBe(1);
           const [svc] = svcs;
-          bySvc[svc] = [...(bySvc[svc] ?? []), ...list(s.Resource)].sort();
+          bySvc[svc] = [...new Set([...(bySvc[svc] ?? []), ...list(s.Resource)])].sort();
         }
         const group = run.ofType(T.logGroup).find((g) => g.inputs.name === names.logGroup(fn))!;
         expect(bySvc).toEqual({ logs: [`${group.state.arn}:*`], ...expected[fn] });
       }
     });
 
-    test("every AWS SDK command in functions/ is allowed to the role of the functions that can send it", () => {
-      // IAM actions a command needs (a transaction needs its members' actions).
-      const NEEDS: Record<string, string[]> = {
-        Get: ["dynamodb:GetItem"],
-        Put: ["dynamodb:PutItem"],
-        Update: ["dynamodb:UpdateItem"],
-        Delete: ["dynamodb:DeleteItem"],
-        Query: ["dynamodb:Query"],
-        BatchGet: ["dynamodb:BatchGetItem"],
-        BatchWrite: ["dynamodb:BatchWriteItem"],
-        TransactWrite: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"],
-        TransactGet: ["dynamodb:GetItem"],
-        AdminGetUser: ["cognito-idp:AdminGetUser"],
-        AdminCreateUser: ["cognito-idp:AdminCreateUser"],
-        AdminUpdateUserAttributes: ["cognito-idp:AdminUpdateUserAttributes"],
-      };
+    test("every IAM action a function gets is one its code calls: derived from the SDK commands in its bundle", () => {
       const granted = (fn: FunctionName) => {
         const role = run.ofType(T.role).find((r) => r.inputs.name === names.role(fn))!;
-        return run.ofType(T.rolePolicy).filter((p) => p.inputs.role === role.id).flatMap((p) => statements(p.inputs.policy).flatMap((s) => list(s.Action)));
+        return [
+          ...new Set(
+            run.ofType(T.rolePolicy)
+              .filter((p) => p.inputs.role === role.id)
+              .flatMap((p) => statements(p.inputs.policy).flatMap((s) => list(s.Action)))
+              .filter((a) => !a.startsWith("logs:")),
+          ),
+        ].sort();
       };
-      const commands = new Set<string>();
+      for (const fn of FUNCTION_NAMES) {
+        const calls = sdkCalls(fn);
+        expect({ fn, granted: granted(fn) }).toEqual({ fn, granted: [...actionsOf(calls, "dynamodb"), ...actionsOf(calls, "cognito-idp")].sort() });
+      }
+      // An index gets Query and nothing else.
+      for (const p of run.ofType(T.rolePolicy)) {
+        for (const s of statements(p.inputs.policy)) {
+          if (list(s.Resource).some((r) => r.includes("/index/"))) expect(list(s.Action)).toEqual(["dynamodb:Query"]);
+        }
+      }
+    });
+
+    test("the derivation sees every AWS SDK command functions/ sends, and no function gets one it cannot send", () => {
+      // Independent of the bundles: every `new XCommand(` anywhere in functions/.
+      const files: string[] = [];
       const walk = (dir: string) => {
         for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
           const file = path.join(dir, e.name);
           if (e.isDirectory()) walk(file);
-          else if (file.endsWith(".ts")) for (const m of fs.readFileSync(file, "utf8").matchAll(/new ([A-Z][A-Za-z]+)Command\b/g)) commands.add(m[1]);
+          else if (file.endsWith(".ts")) files.push(path.relative(repoRoot(), file));
         }
       };
       walk(path.join(repoRoot(), "functions"));
-      expect(commands.size).toBeGreaterThan(0);
-      for (const c of commands) {
-        expect({ command: c, known: c in NEEDS }).toEqual({ command: c, known: true });
-        const fns: FunctionName[] = NEEDS[c][0].startsWith("dynamodb:") ? ["sync-pieces", "sync-sessions"] : ["auth-sync"];
-        for (const fn of fns) expect({ fn, command: c, missing: NEEDS[c].filter((a) => !granted(fn).includes(a)) }).toEqual({ fn, command: c, missing: [] });
-      }
-    });
-
-    test("sync functions get the item actions they use, auth-sync the three admin calls", () => {
-      const actions = (fn: FunctionName) =>
-        run.ofType(T.rolePolicy)
-          .filter((p) => p.inputs.role === run.ofType(T.role).find((r) => r.inputs.name === names.role(fn))!.id)
-          .flatMap((p) => statements(p.inputs.policy).flatMap((s) => list(s.Action)))
-          .filter((a) => !a.startsWith("logs:"))
-          .sort();
-      const item = ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "Query", "BatchGetItem", "BatchWriteItem"];
-      expect(actions("sync-pieces")).toEqual(item.map((a) => `dynamodb:${a}`).sort());
-      expect(actions("sync-sessions")).toEqual(item.map((a) => `dynamodb:${a}`).sort());
-      expect(actions("auth-sync")).toEqual(["cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser", "cognito-idp:AdminUpdateUserAttributes"]);
-      expect(actions("authorizer")).toEqual([]);
+      const sent = new Set(files.flatMap((f) => [...fs.readFileSync(path.join(repoRoot(), f), "utf8").matchAll(/new ([A-Z][A-Za-z]+Command)\(/g)].map((m) => m[1])));
+      const seen = sdkCallsIn(files);
+      expect(sent.size).toBeGreaterThan(0);
+      expect([...new Set(seen.map((c) => c.command))].sort()).toEqual([...sent].sort());
+      // Operations come from the SDK's own classes: a lib-dynamodb command wraps the client's.
+      expect(operationOfCommand("@aws-sdk/lib-dynamodb", "GetCommand")).toBe("GetItem");
+      expect(operationOfCommand("@aws-sdk/lib-dynamodb", "TransactWriteCommand")).toBe("TransactWriteItems");
+      expect(operationOfCommand("@aws-sdk/client-cognito-identity-provider", "AdminGetUserCommand")).toBe("AdminGetUser");
+      // A function's bundle holds only its own route's code: the authorizer sends nothing,
+      // the sync functions no Cognito call, auth-sync no DynamoDB call.
+      expect(sdkCalls("authorizer")).toEqual([]);
+      for (const fn of ["sync-pieces", "sync-sessions"] as const) expect(sdkCalls(fn).every((c) => c.service === "dynamodb")).toBe(true);
+      expect(sdkCalls("auth-sync").every((c) => c.service === "cognito-idp")).toBe(true);
+      expect(actionsOf(sdkCalls("auth-sync"), "cognito-idp")).toEqual(["cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser", "cognito-idp:AdminUpdateUserAttributes"]);
     });
   });
 
   describe(`stack ${stack}: identity`, () => {
-    test("user pool: email required and immutable, admin-created users only; protected in prod", () => {
+    test("user pool: email required and mutable (auth-sync follows Google's), admin-created users only; protected and retained in prod", () => {
       const pool = one(T.userPool);
       expect(pool.inputs.name).toBe(names.userPool);
-      expect(pool.inputs.schemas).toEqual([expect.objectContaining({ name: "email", attributeDataType: "String", required: true, mutable: false })]);
+      expect(pool.inputs.schemas).toEqual([expect.objectContaining({ name: "email", attributeDataType: "String", required: true, mutable: true })]);
       expect(pool.inputs.adminCreateUserConfig).toEqual({ allowAdminCreateUserOnly: true });
       expect(pool.inputs.deletionProtection).toBe(settings.protectData ? "ACTIVE" : "INACTIVE");
       expect(pool.protect).toBe(settings.protectData);
+      expect(pool.retainOnDelete).toBe(settings.protectData);
     });
 
     test("identity pool: no unauthenticated identities, Google login, a role that grants nothing", () => {
@@ -384,12 +400,26 @@ export function stackRules(stack: string) {
       expect(stage.inputs).toMatchObject({ stageName: "prod", restApi: api.id, deployment: deployment.id });
       expect(deployment.inputs.triggers).toEqual({ redeployment: expect.stringMatching(/^[0-9a-f]{64}$/) });
       for (const r of [...run.ofType(T.method), ...run.ofType(T.integration)]) expect(deployment.dependencies).toContain(r.urn);
+    });
+
+    test("throttling: the stage default applies to each method, so the routes together stay within the stage's limit", () => {
       const throttle = one(T.methodSettings);
-      expect(throttle.inputs).toMatchObject({ restApi: api.id, stageName: "prod", methodPath: "*/*" });
-      expect(throttle.inputs.settings.throttlingBurstLimit).toBeGreaterThan(0);
-      expect(throttle.inputs.settings.throttlingRateLimit).toBeGreaterThan(0);
-      expect(throttle.inputs.settings.throttlingBurstLimit).toBeLessThanOrEqual(100);
-      expect(throttle.inputs.settings.throttlingRateLimit).toBeLessThanOrEqual(50);
+      expect(throttle.inputs).toMatchObject({ restApi: one(T.restApi).id, stageName: "prod", methodPath: "*/*" });
+      const { throttlingBurstLimit: burst, throttlingRateLimit: rate } = throttle.inputs.settings;
+      expect({ burst, rate }).toEqual({ burst: METHOD_THROTTLE.throttlingBurstLimit, rate: METHOD_THROTTLE.throttlingRateLimit });
+      const methods = run.ofType(T.method).length;
+      expect(burst).toBeGreaterThan(0);
+      expect(rate).toBeGreaterThan(0);
+      expect(burst * methods).toBeLessThanOrEqual(STAGE_REQUEST_LIMIT.burst);
+      expect(rate * methods).toBeLessThanOrEqual(STAGE_REQUEST_LIMIT.ratePerSecond);
+      // Each route keeps enough for a sync's requests (a burst of at least 5).
+      expect(burst).toBeGreaterThanOrEqual(5);
+    });
+
+    test("responses of 1 KB and more are compressed; a change of the setting redeploys", () => {
+      expect(one(T.restApi).inputs.minimumCompressionSize).toBe(String(MINIMUM_COMPRESSION_BYTES));
+      expect(MINIMUM_COMPRESSION_BYTES).toBe(1024);
+      expect(fs.readFileSync(path.join(repoRoot(), "infra/api.ts"), "utf8")).toMatch(/createHash\("sha256"\)\.update\(JSON\.stringify\(\{[^}]*MINIMUM_COMPRESSION_BYTES/);
     });
   });
 
@@ -402,9 +432,11 @@ export function stackRules(stack: string) {
         piecesTableName: names.piecesTable,
         sessionsTableName: names.sessionsTable,
         region: settings.region,
+        alarmTopicArn: one(T.topic).state.arn,
+        dashboardUrl: `https://${settings.region}.console.aws.amazon.com/cloudwatch/home?region=${settings.region}#dashboards:name=${one(T.dashboard).inputs.dashboardName}`,
       });
       expect(run.outputs.apiUrl).toMatch(/^https:\/\/.+\/prod$/);
     });
   });
+  return () => run;
 }
-

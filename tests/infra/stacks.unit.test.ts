@@ -1,14 +1,22 @@
 // Prod and dev side by side: a development deployment must never be able to
 // address production resources, so no physical name may be shared.
 import { readStackSettings } from "../../lib/stack-config";
-import { runStack, type StackRun } from "./harness";
+import { runStack, type Recorded, type StackRun } from "./harness";
 
 /** Inputs that become an account-wide (or region-wide) physical name. */
-const NAME_INPUTS = ["name", "identityPoolName"];
+const NAME_INPUTS = ["name", "identityPoolName", "dashboardName"];
+
+/**
+ * The region's API Gateway CloudWatch role setting: one stack per account owns it
+ * (haumana:manageApiGatewayAccount, prod), so only that stack registers these.
+ */
+function accountLevel(r: Recorded): boolean {
+  return r.type === "aws:apigateway/account:Account" || /-apigateway-cloudwatch-role$/.test(r.inputs.name ?? r.inputs.role ?? "");
+}
 
 function physicalNames(run: StackRun): string[] {
   return run.resources
-    .filter((r) => r.type.startsWith("aws:"))
+    .filter((r) => r.type.startsWith("aws:") && !accountLevel(r))
     .flatMap((r) => NAME_INPUTS.map((k) => r.inputs[k]).filter((v): v is string => typeof v === "string"));
 }
 
@@ -20,9 +28,15 @@ describe("prod and dev stacks", () => {
     dev = await runStack("dev", { stubCode: true });
   });
 
-  test("both register the same kinds of resources", () => {
-    const count = (run: StackRun) => run.resources.map((r) => r.type).sort();
+  test("both register the same kinds of resources, but only prod sets the account-level API Gateway role", () => {
+    const count = (run: StackRun) => run.resources.filter((r) => !accountLevel(r)).map((r) => r.type).sort();
     expect(count(dev)).toEqual(count(prod));
+    expect(prod.resources.filter(accountLevel).map((r) => r.type).sort()).toEqual([
+      "aws:apigateway/account:Account",
+      "aws:iam/role:Role",
+      "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    ]);
+    expect(dev.resources.filter(accountLevel)).toEqual([]);
     expect(prod.stack).toBe("prod");
     expect(dev.stack).toBe("dev");
   });
@@ -35,7 +49,8 @@ describe("prod and dev stacks", () => {
     expect(p.length).toBe(d.length);
     expect(new Set(p).size).toBe(p.length);
     expect(d.filter((n) => p.includes(n))).toEqual([]);
-    for (const n of d) expect(n).toMatch(/haumana[-_]dev/);
+    // Alarm and dashboard names start with a capital: "Haumana-dev-...".
+    for (const n of d) expect(n).toMatch(/haumana[-_]dev/i);
   });
 
   test("each stack carries its own Environment tag", () => {
