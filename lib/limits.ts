@@ -81,6 +81,17 @@ export const API_GATEWAY_TIMEOUT_SECONDS = 29;
  * answers 503 itself; the store's retries must give up before this.
  */
 export const SYNC_FUNCTION_TIMEOUT_SECONDS = 20;
+/**
+ * One DynamoDB request (one attempt) that takes longer than this is abandoned and
+ * retried; without it a stalled connection could hold a sync past its timeout.
+ */
+export const DYNAMODB_REQUEST_TIMEOUT_MS = 4000;
+/**
+ * How long a sync request may keep retrying DynamoDB: what is left of its function's
+ * timeout after one more attempt that may run to DYNAMODB_REQUEST_TIMEOUT_MS and a
+ * second to answer. Past it the request answers 503 and nothing is acknowledged.
+ */
+export const SYNC_RETRY_BUDGET_MS = SYNC_FUNCTION_TIMEOUT_SECONDS * 1000 - DYNAMODB_REQUEST_TIMEOUT_MS - 1000;
 /** Lambda timeout of each function, in seconds. */
 export const FUNCTION_TIMEOUT_SECONDS = {
   authorizer: 10,

@@ -172,8 +172,10 @@ async function authScenarios() {
   const pool = await cognito.send(new CreateUserPoolCommand({ PoolName: `iam-${Date.now()}` }));
   const handler = createAuthSyncHandler({
     verifier: createTokenVerifier({ issuers: [TEST_ISSUER], audiences: [TEST_AUDIENCE], jwksUri: jwks.url }),
-    cognito: recording(cognito, (op) => [{ action: `cognito-idp:${op}`, resource: "userpool" }]),
-    userPoolId: pool.UserPool!.Id!,
+    registry: {
+      cognito: recording(cognito, (op) => [{ action: `cognito-idp:${op}`, resource: "userpool" }]),
+      userPoolId: pool.UserPool!.Id!,
+    },
   });
   const prev = setLogSink(() => undefined);
   try {

@@ -1,7 +1,7 @@
 // Throttling, unprocessed batch keys and failing writes, injected around the real
 // DynamoDB Local client: retried where DynamoDB says to retry, and a write that
 // still fails is a 5xx with an error code, never an acknowledgement.
-import { VERSION_STEP } from "../lib/limits";
+import { API_GATEWAY_TIMEOUT_SECONDS, DYNAMODB_REQUEST_TIMEOUT_MS, SYNC_FUNCTION_TIMEOUT_SECONDS, SYNC_RETRY_BUDGET_MS, VERSION_STEP } from "../lib/limits";
 import { Device, DeviceClock } from "./helpers/device";
 import { FaultyClient, withFaults } from "./helpers/faults";
 import { createHarness, Harness } from "./helpers/sync-harness";
@@ -30,10 +30,13 @@ test("throttled reads and transactions are retried and the sync succeeds", async
   expect(r.body.updatedPieces).toHaveLength(5);
   expect(faults.injected.throttle).toBe(2);
   expect(faults.injected["txn-throttle"]).toBe(2);
-  // A new device's full pull reads the differing buckets (queries) and their pieces (a batch read).
+  // A cold start of a device holding one of the pieces reads the differing buckets
+  // (queries) and the pieces it lacks (a batch read).
   faults.add({ command: "QueryCommand", kind: "throttle", times: 2 });
   faults.add({ command: "BatchGetCommand", kind: "throttle", times: 1 });
   const b = new Device("b", user, h.transport(user));
+  const [first] = a.pieces.values();
+  b.pieces.set(first.pieceId, { ...first });
   expect((await b.syncPieces()).status).toBe(200);
   expect(faults.injected.throttle).toBe(5);
   expect(b.pieces.size).toBe(5);
@@ -125,4 +128,28 @@ test("an unexpected failure is a 500 with no internal detail", async () => {
   expect(r2.body).toEqual({ error: { code: "internal", message: expect.any(String) } });
   expect(r2.raw).not.toContain("secret");
   expect(h.logs.join("\n")).not.toContain("secret detail");
+});
+
+// Issue 12: a sync that keeps failing answers 503 itself, before its function's
+// timeout (and API Gateway's 29 s), however many attempts the store would allow.
+test("retries stop within the request's budget, so a failing sync still answers 503 before the function times out", async () => {
+  let clock = Date.parse("2026-01-01T00:00:00Z");
+  let f!: FaultyClient;
+  const slow = await createHarness("deadline", {
+    doc: (doc) => (f = withFaults(doc)).doc,
+    // Backoffs advance a simulated clock: the budget is checked without waiting for it.
+    store: { now: () => clock, sleep: async (ms) => void (clock += ms), maxAttempts: 10_000 },
+  });
+  try {
+    const start = clock;
+    f.add({ command: "*", kind: "throttle", times: Infinity });
+    const r = await slow.call("/pieces", "deadline-user", { operation: "sync", pieces: [] });
+    expect(r.status).toBe(503);
+    expect(f.injected.throttle).toBeLessThan(100);
+    expect(clock - start).toBeLessThanOrEqual(SYNC_RETRY_BUDGET_MS);
+    expect(SYNC_RETRY_BUDGET_MS + DYNAMODB_REQUEST_TIMEOUT_MS).toBeLessThan(SYNC_FUNCTION_TIMEOUT_SECONDS * 1000);
+    expect(SYNC_FUNCTION_TIMEOUT_SECONDS).toBeLessThan(API_GATEWAY_TIMEOUT_SECONDS);
+  } finally {
+    await slow.done();
+  }
 });

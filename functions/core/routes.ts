@@ -2,23 +2,34 @@
 // server and the tests wire the same code to different DynamoDB endpoints.
 import { DynamoDBClient, DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DYNAMODB_REQUEST_TIMEOUT_MS, SYNC_RETRY_BUDGET_MS } from "../../lib/limits";
 import { handleRoute, ProxyEvent } from "./http";
 import { syncPieces, SyncOptions } from "./pieces";
 import { syncSessions } from "./sessions";
 import { Store, StoreDeps } from "./store";
 import { parsePiecesRequest, parseSessionsRequest } from "./validation";
 
+/**
+ * The DynamoDB client of the sync code. The store does every retry itself (it knows
+ * which errors are transient and when the request's time is up), so the SDK makes one
+ * attempt, and an attempt that stalls is abandoned after DYNAMODB_REQUEST_TIMEOUT_MS.
+ */
 export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 3, ...config }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: DYNAMODB_REQUEST_TIMEOUT_MS, connectionTimeout: DYNAMODB_REQUEST_TIMEOUT_MS / 2 },
+      ...config,
+    }),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
 }
 
 export function piecesRoute(store: Store, opts: SyncOptions = {}) {
   return (event: ProxyEvent) =>
     handleRoute("POST /pieces", event, async (body, { userId }) => {
       const req = parsePiecesRequest(body);
-      const { response, stats } = await syncPieces(store, userId, req, opts);
+      const { response, stats } = await syncPieces(store.withDeadline(SYNC_RETRY_BUDGET_MS), userId, req, opts);
       return { body: response, stats: { ...stats, protocol: req.protocol ?? 1, sent: req.pieces.length + req.refused.length } };
     });
 }
@@ -27,7 +38,7 @@ export function sessionsRoute(store: Store, opts: SyncOptions = {}) {
   return (event: ProxyEvent) =>
     handleRoute("POST /sessions", event, async (body, { userId }) => {
       const req = parseSessionsRequest(body);
-      const { response, stats } = await syncSessions(store, userId, req, opts);
+      const { response, stats } = await syncSessions(store.withDeadline(SYNC_RETRY_BUDGET_MS), userId, req, opts);
       return { body: response, stats: { ...stats, protocol: req.protocol ?? 1 } };
     });
 }

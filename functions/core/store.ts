@@ -31,6 +31,11 @@ export interface StoreDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Attempts for one logical operation (throttling, contention, unprocessed keys). */
   maxAttempts?: number;
+  /**
+   * When (in `now()` time) retries must stop, so the request still answers 503 in
+   * time; set per request with withDeadline().
+   */
+  deadlineAt?: number;
 }
 
 export interface SyncState {
@@ -144,8 +149,10 @@ export class Store {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly maxAttempts: number;
   private readonly tables: Record<TableKind, string>;
+  private readonly deadlineAt?: number;
 
-  constructor(deps: StoreDeps) {
+  constructor(private readonly deps: StoreDeps) {
+    this.deadlineAt = deps.deadlineAt;
     this.doc = deps.doc;
     this.now = deps.now ?? Date.now;
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
@@ -161,13 +168,29 @@ export class Store {
     return kind === "pieces" ? PIECES_TABLE : SESSIONS_TABLE;
   }
 
-  /** Exponential backoff with full jitter, 25 ms doubling to 1.6 s. */
-  private backoff(attempt: number) {
-    const cap = Math.min(1600, 25 * 2 ** attempt);
-    return this.sleep(Math.floor(Math.random() * cap) + 5);
+  /** The same store, whose retries stop `budgetMs` from now (one request's share of the function's timeout). */
+  withDeadline(budgetMs: number): Store {
+    return new Store({ ...this.deps, deadlineAt: this.now() + budgetMs });
   }
 
-  /** Runs `op`, retrying what DynamoDB says is transient. */
+  /** True when the request's retry budget is spent. */
+  pastDeadline(extraMs = 0): boolean {
+    return this.deadlineAt !== undefined && this.now() + extraMs > this.deadlineAt;
+  }
+
+  /**
+   * Exponential backoff with full jitter, 25 ms doubling to 1.6 s. False (and no
+   * wait) when waiting would pass the deadline: the caller gives up and answers 503.
+   */
+  private async backoff(attempt: number): Promise<boolean> {
+    const cap = Math.min(1600, 25 * 2 ** attempt);
+    const ms = Math.floor(Math.random() * cap) + 5;
+    if (this.pastDeadline(ms)) return false;
+    await this.sleep(ms);
+    return true;
+  }
+
+  /** Runs `op`, retrying what DynamoDB says is transient, within the attempts and the deadline. */
   async withRetry<T>(what: "read" | "write", op: () => Promise<T>): Promise<T> {
     let last: any;
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
@@ -176,7 +199,7 @@ export class Store {
       } catch (e: any) {
         if (!isRetryable(e)) throw e;
         last = e;
-        await this.backoff(attempt);
+        if (attempt + 1 < this.maxAttempts && !(await this.backoff(attempt))) break;
       }
     }
     throw new StoreUnavailableError(
@@ -235,14 +258,13 @@ export class Store {
         .slice(i, i + 100)
         .map((id) => ({ [schema.hashKey]: userId, [schema.rangeKey]: id }));
       for (let attempt = 0; keys.length > 0; attempt++) {
-        if (attempt >= this.maxAttempts) {
+        if (attempt >= this.maxAttempts || (attempt > 0 && !(await this.backoff(attempt)))) {
           throw new StoreUnavailableError(
             "read_failed",
             "The server could not read your data right now. Nothing was changed; please sync again.",
             "UnprocessedKeys",
           );
         }
-        if (attempt > 0) await this.backoff(attempt);
         const r = await this.withRetry("read", () =>
           this.doc.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } })),
         );

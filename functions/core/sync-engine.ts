@@ -82,7 +82,7 @@ export async function applyOps<O, R>(o: {
   let pending = o.ops.map((_, i) => i);
   let written = 0;
   for (let attempt = 0; pending.length > 0; attempt++) {
-    if (attempt >= MAX_REPLANS) {
+    if (attempt >= MAX_REPLANS || store.pastDeadline()) {
       throw new StoreUnavailableError(
         "contention",
         "Another device of yours was saving at the same moment. Your changes were not accepted yet; please sync again.",
