@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import type { FunctionName } from "../lib/names";
+import { MINIMUM_COMPRESSION_BYTES } from "../lib/limits";
 import { ROUTES } from "../lib/routes";
 
 export { ROUTES };
@@ -33,11 +34,9 @@ export const METHOD_THROTTLE = {
   throttlingRateLimit: Math.floor((STAGE_REQUEST_LIMIT.ratePerSecond / ROUTES.length) * 100) / 100,
 } as const;
 
-/**
- * Responses of at least this many bytes are gzip-compressed for clients that send
- * Accept-Encoding (iOS does): every app launch downloads the whole repertoire.
- */
-export const MINIMUM_COMPRESSION_BYTES = 1024;
+// Responses of at least MINIMUM_COMPRESSION_BYTES are gzip-compressed for clients
+// that send Accept-Encoding (iOS does); the local server compresses the same way.
+export { MINIMUM_COMPRESSION_BYTES };
 
 export interface ApiArgs {
   apiName: string;

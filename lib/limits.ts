@@ -38,6 +38,12 @@ export const MAX_LANGUAGE_CHARS = 35;
  * proxy-result JSON, so it is measured escaped. Lambda's limit is 6 MB.
  */
 export const RESPONSE_BUDGET_BYTES = 5.5 * MB;
+/**
+ * Responses of at least this many bytes are gzip-compressed for clients that send
+ * Accept-Encoding (iOS's URLSession does): API Gateway's minimumCompressionSize
+ * (infra/api.ts), and the local server the same way.
+ */
+export const MINIMUM_COMPRESSION_BYTES = 1024;
 /** A new client's explicit page size (pieces or sessions per response). */
 export const DEFAULT_PAGE_LIMIT = 500;
 export const MAX_PAGE_LIMIT = 2000;

@@ -9,6 +9,7 @@ import { CognitoIdentityProviderClient, CreateUserPoolCommand } from "@aws-sdk/c
 import type { APIGatewayProxyResult } from "aws-lambda";
 import * as http from "node:http";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 import { PayloadTooLargeError } from "../functions/core/errors";
 import { ProxyEvent } from "../functions/core/http";
 import { log } from "../functions/core/log";
@@ -16,7 +17,7 @@ import { documentClient, piecesRoute, sessionsRoute } from "../functions/core/ro
 import { Store } from "../functions/core/store";
 import { createAuthSyncHandler, MAX_AUTH_SYNC_BODY_BYTES } from "../functions/core/users";
 import { createAuthorizer, createTokenVerifier, TokenVerifierConfig } from "../functions/core/verify";
-import { MAX_BODY_BYTES } from "../lib/limits";
+import { MAX_BODY_BYTES, MINIMUM_COMPRESSION_BYTES } from "../lib/limits";
 import { Route, ROUTES } from "../lib/routes";
 import { resourceNames } from "../lib/names";
 import { createTableInput, PIECES_TABLE, SESSIONS_TABLE } from "../lib/tables";
@@ -89,9 +90,19 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string | "t
   });
 }
 
-function send(res: http.ServerResponse, r: APIGatewayProxyResult) {
-  res.writeHead(r.statusCode, { "Content-Type": "application/json", ...(r.headers as any) });
-  res.end(r.body);
+/**
+ * Writes a proxy result, gzip-compressed as API Gateway does it (minimumCompressionSize,
+ * infra/api.ts) when the client accepts gzip and the body is large enough.
+ */
+function send(res: http.ServerResponse, r: APIGatewayProxyResult, acceptEncoding?: string) {
+  const headers: Record<string, string> = { "Content-Type": "application/json", ...(r.headers as any) };
+  const body = Buffer.from(r.body, "utf8");
+  if (body.length >= MINIMUM_COMPRESSION_BYTES && /\bgzip\b/i.test(acceptEncoding ?? "")) {
+    res.writeHead(r.statusCode, { ...headers, "Content-Encoding": "gzip", Vary: "Accept-Encoding" });
+    return res.end(zlib.gzipSync(body));
+  }
+  res.writeHead(r.statusCode, headers);
+  res.end(body);
 }
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
@@ -214,7 +225,7 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
         }
       }
       const result = await handler({ body, isBase64Encoded: false, headers: {}, requestContext: { authorizer, requestId } });
-      send(res, result);
+      send(res, result, String(req.headers["accept-encoding"] ?? ""));
     } catch {
       log.error("local-server", { route, outcome: "error" });
       if (!res.headersSent) send(res, json(500, { error: { code: "internal", message: "Internal error" } }));

@@ -4,6 +4,8 @@
 import { spawn } from "node:child_process";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import * as zlib from "node:zlib";
 import * as os from "node:os";
 import * as path from "node:path";
 import { generateKeyPair, SignJWT } from "jose";
@@ -180,4 +182,45 @@ test("a request that arrives while the server is still starting is answered", as
   } finally {
     await s.stop();
   }
+});
+
+// Issue 13: every launch answers over a phone network; the answer is gzip-compressed
+// when the client accepts it (as URLSession does), as API Gateway does at 1 KB and up.
+test("answers of 1 KB and more are gzip-compressed for a client that accepts gzip, plain otherwise", async () => {
+  const token = await issueDevToken({ sub: "local-user-gzip" });
+  const a = new Device("a", "local-user-gzip", httpTransport(server.url, token));
+  for (let i = 0; i < 20; i++) a.createPiece({ title: `Mele ${i}`, lyrics: "Haʻaheo ka ua i nā pali ".repeat(20) });
+  expect((await a.syncPieces()).status).toBe(200);
+  const raw = (acceptEncoding?: string) =>
+    new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      const body = JSON.stringify({ operation: "sync", pieces: [] });
+      const req = http.request(`${server.url}/pieces`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...(acceptEncoding ? { "Accept-Encoding": acceptEncoding } : {}) },
+      });
+      req.on("response", (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  const gz = await raw("gzip, deflate, br");
+  expect(gz.headers["content-encoding"]).toBe("gzip");
+  const unzipped = zlib.gunzipSync(gz.body);
+  const plain = await raw();
+  expect(plain.headers["content-encoding"]).toBeUndefined();
+  expect(JSON.parse(unzipped.toString("utf8")).serverPieces).toHaveLength(20);
+  expect(JSON.parse(plain.body.toString("utf8")).serverPieces).toHaveLength(20);
+  expect(gz.body.length).toBeLessThan(plain.body.length / 3);
+  // A small answer is not worth compressing.
+  const small = await new Promise<http.IncomingHttpHeaders>((resolve) => {
+    const req = http.request(`${server.url}/pieces`, { method: "POST", headers: { "Accept-Encoding": "gzip" } }, (res) => {
+      res.resume();
+      resolve(res.headers);
+    });
+    req.end("{}");
+  });
+  expect(small["content-encoding"]).toBeUndefined();
 });
