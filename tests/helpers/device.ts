@@ -16,6 +16,7 @@
 // - sessions: sent once; an end time saved after the session was sent is not sent.
 import { randomUUID } from "node:crypto";
 import { CONTENT_FIELDS, type Content } from "../../functions/core/merge";
+import type { WireSession } from "../../functions/core/sessions";
 
 export type Transport = (route: "/pieces" | "/sessions", body: unknown) => Promise<{ status: number; body: any }>;
 
@@ -33,15 +34,8 @@ export interface LocalPiece extends Content {
   locallyModified: boolean;
 }
 
-/** A session as the app stores it (dates ISO at full precision). */
-export interface LocalSession {
-  sessionId: string;
-  userId: string;
-  pieceId: string;
-  startedAt: string;
-  endedAt?: string;
-  createdAt: string;
-}
+/** A session as the app stores it: the answer's shape, dates ISO at full precision. */
+export type LocalSession = WireSession;
 
 /** A clock in whole seconds, as the app sends dates. */
 export class DeviceClock {
