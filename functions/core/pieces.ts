@@ -203,10 +203,29 @@ const EXHAUSTED: OpOutcome = {
   refused: { code: "version_exhausted", message: "this piece has no versions left; copy it into a new piece" },
 };
 
+/**
+ * True when the account was deleted and this piece is of the repertoire deleted with
+ * it: it carries a version the server issued before (a base), or was created before
+ * the deletion. A device still signed in keeps its copy, but it is never taken back;
+ * pieces created afterwards are a fresh start.
+ */
+export function ofDeletedAccount(state: SyncState, p: { version: number; createdAt: string }): boolean {
+  if (!state.accountDeletedAt) return false;
+  return baseVersion(p.version) > 0 || Date.parse(p.createdAt) <= Date.parse(state.accountDeletedAt);
+}
+
+const DELETED_ACCOUNT: OpOutcome = {
+  refused: {
+    code: "account_deleted",
+    message: "This piece belongs to data deleted with the account; it is not stored again. New pieces sync as usual.",
+  },
+};
+
 /** Decides one operation against the stored item. Pure; the write (if any) is returned. */
-function decide(op: Op, s: Stored | undefined, nowMs: number): Decision<OpOutcome> {
+function decide(op: Op, s: Stored | undefined, nowMs: number, state: SyncState): Decision<OpOutcome> {
   if (op.type === "delete") return decideDelete(op, s, nowMs);
   const p = op.p;
+  if (!s && ofDeletedAccount(state, p)) return { result: DELETED_ACCOUNT };
   const id = p.pieceId;
   const content = pickContent(p);
 
@@ -386,16 +405,18 @@ export async function syncPieces(
 
   // ---- push: the device's edits (and, protocol 2, deletes and unchanged pieces to adopt)
   const ops: Op[] = [];
+  const outcomes = new Map<string, OpOutcome>();
   if (req.operation !== "download") {
     for (const p of req.pieces) {
-      if (p.locallyModified) ops.push({ type: "edit", p });
+      if (ofDeletedAccount(state, p)) {
+        if (p.locallyModified) outcomes.set(p.pieceId, DELETED_ACCOUNT);
+      } else if (p.locallyModified) ops.push({ type: "edit", p });
       else if (v2) ops.push({ type: "edit", p, adoptOnly: true });
     }
     for (const d of req.deletedPieces ?? []) ops.push({ type: "delete", ...d });
   }
   // A backlog past the cap waits for the next sync, unacknowledged.
   const deferred = ops.splice(MAX_PUSHES_PER_REQUEST).length;
-  const outcomes = new Map<string, OpOutcome>();
   let written = 0;
   if (ops.length) {
     const r = await push(store, userId, ops, state, outcomes);
@@ -418,7 +439,8 @@ export async function syncPieces(
   let adopted = 0;
   if (!v2 && req.operation !== "upload") {
     holdings = new Map();
-    const sentIds = new Set(ops.map(opId));
+    // Pieces of a deleted account's repertoire are never candidates to store again.
+    const sentIds = new Set([...ops.map(opId), ...req.pieces.filter((p) => ofDeletedAccount(state, p)).map((p) => p.pieceId)]);
     for (const p of req.pieces) {
       const o = outcomes.get(p.pieceId);
       const held = o?.accepted ?? o?.server;

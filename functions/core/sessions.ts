@@ -5,7 +5,7 @@
 import { MAX_SESSION_WRITES_PER_REQUEST, RESPONSE_BUDGET_BYTES } from "../../lib/limits";
 import { CHANGE_KEY } from "../../lib/tables";
 import type { SyncOptions } from "./pieces";
-import { PlannedWrite, Store } from "./store";
+import { PlannedWrite, Store, SyncState } from "./store";
 import { applyOps, decodeCursor, encodeCursor, escapedSize, isoMillis, pullChanges, stateKey } from "./sync-engine";
 import { DEFAULT_PAGE_LIMIT, Refused, SessionInput, SessionsRequest } from "./validation";
 
@@ -53,8 +53,13 @@ export function toWireSession(userId: string, item: Record<string, any>): WireSe
 
 const later = (a?: string, b?: string) => (!a ? b : !b ? a : Date.parse(a) >= Date.parse(b) ? a : b);
 
-/** Stores a new session; a known one changes only when a later end time arrives (a retry changes nothing). */
-function decideSession(s: SessionInput, cur: Record<string, any> | undefined): { write?: PlannedWrite; result: true } {
+/**
+ * Stores a new session; a known one changes only when a later end time arrives (a
+ * retry changes nothing). A session from before the account was deleted, from a device
+ * still signed in, is not taken back (see ofDeletedAccount in pieces.ts).
+ */
+function decideSession(s: SessionInput, cur: Record<string, any> | undefined, state: SyncState): { write?: PlannedWrite; result: boolean } {
+  if (!cur && state.accountDeletedAt && Date.parse(s.startedAt) <= Date.parse(state.accountDeletedAt)) return { result: false };
   if (!cur) {
     const item: Record<string, unknown> = { sessionId: s.sessionId, pieceId: s.pieceId, startedAt: s.startedAt, createdAt: s.createdAt };
     if (s.endedAt) item.endedAt = s.endedAt;
@@ -84,21 +89,33 @@ export async function syncSessions(
     kind: "sessions",
     ops: toWrite,
     idOf: (s) => s.sessionId,
-    decide: (s, cur) => decideSession(s, cur),
+    decide: (s, cur, _now, st) => decideSession(s, cur, st),
     state,
   });
   const written = r.written;
   state = r.state;
-  const uploaded = toWrite.map((s) => s.sessionId);
-  const refusedSessions = req.refused.map((x) => ({ sessionId: x.id, index: x.index, code: x.code, message: x.message, fields: x.fields }));
+  const uploaded = toWrite.filter((_, i) => r.results[i]).map((s) => s.sessionId);
+  const index = new Map(req.sessions.map((x, i) => [x.sessionId, i]));
+  const refused: Refused[] = [
+    ...req.refused,
+    ...toWrite
+      .filter((_, i) => !r.results[i])
+      .map((x) => ({
+        index: index.get(x.sessionId)!,
+        id: x.sessionId,
+        code: "account_deleted" as const,
+        message: "This session belongs to data deleted with the account; it is not stored again.",
+      })),
+  ];
+  const refusedSessions = refused.map((x) => ({ sessionId: x.id, index: x.index, code: x.code, message: x.message, fields: x.fields }));
   const budget =
     (opts.responseBudgetBytes ?? RESPONSE_BUDGET_BYTES) - escapedSize(uploaded) - escapedSize(refusedSessions) - 4096;
   const base = {
     pushed: req.sessions.length,
     written,
-    refused: req.refused.length,
-    refusedReasons: req.refused.length ? req.refused.slice(0, 20).map((x) => `${x.index}:${x.code}`).join(",") : undefined,
-    deferred: req.sessions.length - toWrite.length,
+    refused: refused.length,
+    refusedReasons: refused.length ? refused.slice(0, 20).map((x) => `${x.index}:${x.code}`).join(",") : undefined,
+    deferred: Math.max(0, req.sessions.length - MAX_SESSION_WRITES_PER_REQUEST),
   };
 
   if (req.protocol === 2) {

@@ -9,14 +9,16 @@
 // the transaction fail and re-plan instead of overwriting.
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   QueryCommandInput,
   TransactWriteCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { MAX_ITEMS_PER_TRANSACTION } from "../../lib/limits";
 import { BUCKET_INDEX, BUCKET_KEY, CHANGE_INDEX, CHANGE_KEY, PIECES_TABLE, SESSIONS_TABLE, SYNC_STATE_KEY } from "../../lib/tables";
 import { bucketPrefix, digestFrom, emptyDigest, entryOfBucketKey, xorInto } from "./digest";
@@ -45,6 +47,11 @@ export interface SyncState {
   exists: boolean;
   /** The repertoire digest (functions/core/digest.ts) as of `seq`. */
   digest: Buffer;
+  /**
+   * When the account was deleted (DELETE /users/{userId}), if it was: the repertoire
+   * of before that time is never taken back from a device that still holds it.
+   */
+  accountDeletedAt?: string;
 }
 
 export type TableKind = "pieces" | "sessions";
@@ -121,6 +128,17 @@ export function isConditionFailure(e: any): boolean {
   if (e?.name === "ConditionalCheckFailedException") return true;
   if (e?.name !== "TransactionCanceledException") return false;
   return (e.CancellationReasons ?? []).some((r: any) => r?.Code === "ConditionalCheckFailed");
+}
+
+/**
+ * Key of a user's deletion record: in the pieces table, outside the user's partition
+ * (a hash of the id), so no item of the user remains after a deletion.
+ */
+export function deletionRecordKey(userId: string): Record<string, string> {
+  return {
+    [PIECES_TABLE.hashKey]: `#deleted#${createHash("sha256").update(userId).digest("hex")}`,
+    [PIECES_TABLE.rangeKey]: "#deleted",
+  };
 }
 
 /** Change key: server time, then the sequence number, so it sorts both ways at once. */
@@ -221,8 +239,18 @@ export class Store {
         }),
       ),
     );
-    if (!r.Item) return { seq: 0, changedAt: "", exists: false, digest: emptyDigest() };
-    return { seq: Number(r.Item.seq), changedAt: String(r.Item.changedAt), exists: true, digest: digestFrom(r.Item.digest) };
+    if (!r.Item) {
+      // No sync state: a new user, or one whose account was deleted (see markAccountDeleted).
+      const deletedAt = await this.accountDeletion(userId);
+      return { seq: 0, changedAt: "", exists: false, digest: emptyDigest(), ...(deletedAt ? { accountDeletedAt: deletedAt } : {}) };
+    }
+    return {
+      seq: Number(r.Item.seq),
+      changedAt: String(r.Item.changedAt),
+      exists: true,
+      digest: digestFrom(r.Item.digest),
+      ...(typeof r.Item.accountDeletedAt === "string" ? { accountDeletedAt: r.Item.accountDeletedAt } : {}),
+    };
   }
 
   /** Creates the user's counter if absent (first contact); returns the state. */
@@ -235,13 +263,13 @@ export class Store {
         this.doc.send(
           new PutCommand({
             TableName: this.tables.pieces,
-            Item: { [PIECES_TABLE.hashKey]: userId, [PIECES_TABLE.rangeKey]: SYNC_STATE_KEY, seq: 0, changedAt },
+            Item: { [PIECES_TABLE.hashKey]: userId, [PIECES_TABLE.rangeKey]: SYNC_STATE_KEY, seq: 0, changedAt, accountDeletedAt: s.accountDeletedAt },
             ConditionExpression: "attribute_not_exists(#k)",
             ExpressionAttributeNames: { "#k": PIECES_TABLE.hashKey },
           }),
         ),
       );
-      return { seq: 0, changedAt, exists: true, digest: emptyDigest() };
+      return { ...s, seq: 0, changedAt, exists: true, digest: emptyDigest() };
     } catch (e) {
       if (isConditionFailure(e)) return this.getSyncState(userId);
       throw e;
@@ -302,7 +330,14 @@ export class Store {
       : {
           Put: {
             TableName: this.tables.pieces,
-            Item: { [hk]: userId, [PIECES_TABLE.rangeKey]: SYNC_STATE_KEY, seq, changedAt, ...(deltas.length ? { digest } : {}) },
+            Item: {
+              [hk]: userId,
+              [PIECES_TABLE.rangeKey]: SYNC_STATE_KEY,
+              seq,
+              changedAt,
+              ...(deltas.length ? { digest } : {}),
+              ...(state.accountDeletedAt ? { accountDeletedAt: state.accountDeletedAt } : {}),
+            },
             ConditionExpression: "attribute_not_exists(#k)",
             ExpressionAttributeNames: { "#k": hk },
           },
@@ -349,7 +384,12 @@ export class Store {
       if (isConditionFailure(e)) return "conflict";
       throw e;
     }
-    return { seq, changedAt, changeKey: changeKey(changedAt, seq), state: { seq, changedAt, exists: true, digest } };
+    return {
+      seq,
+      changedAt,
+      changeKey: changeKey(changedAt, seq),
+      state: { seq, changedAt, exists: true, digest, ...(state.accountDeletedAt ? { accountDeletedAt: state.accountDeletedAt } : {}) },
+    };
   }
 
   /**
@@ -393,6 +433,103 @@ export class Store {
     };
     const r = await this.withRetry("read", () => this.doc.send(new QueryCommand(input)));
     return { items: (r.Items ?? []) as Record<string, any>[], lastKey: r.LastEvaluatedKey };
+  }
+
+  /**
+   * When the user's account was deleted, from the deletion record: an item outside
+   * the user's partition (keyed by a hash of the user id, holding only the time), so
+   * that deleting every item of the user leaves the record behind.
+   */
+  private async accountDeletion(userId: string): Promise<string | undefined> {
+    const r = await this.withRetry("read", () =>
+      this.doc.send(new GetCommand({ TableName: this.tables.pieces, Key: deletionRecordKey(userId), ConsistentRead: true })),
+    );
+    return typeof r.Item?.deletedAt === "string" ? r.Item.deletedAt : undefined;
+  }
+
+  /**
+   * The first step of deleting an account, safe to repeat: writes the deletion record
+   * (its first time stays), then marks the sync state (if any) with it and advances
+   * its counter, so a sync committing at that moment fails its condition and decides
+   * again under the mark. Returns the deletion time.
+   */
+  async markAccountDeleted(userId: string): Promise<string> {
+    const at = new Date(this.now()).toISOString();
+    const rec = await this.withRetry("write", () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.pieces,
+          Key: deletionRecordKey(userId),
+          UpdateExpression: "SET deletedAt = if_not_exists(deletedAt, :at)",
+          ExpressionAttributeValues: { ":at": at },
+          ReturnValues: "ALL_NEW",
+        }),
+      ),
+    );
+    const deletedAt = String(rec.Attributes?.deletedAt ?? at);
+    try {
+      await this.withRetry("write", () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tables.pieces,
+            Key: { [PIECES_TABLE.hashKey]: userId, [PIECES_TABLE.rangeKey]: SYNC_STATE_KEY },
+            UpdateExpression: "SET seq = seq + :one, accountDeletedAt = :at",
+            ConditionExpression: "attribute_exists(seq)",
+            ExpressionAttributeValues: { ":one": 1, ":at": deletedAt },
+          }),
+        ),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+    return deletedAt;
+  }
+
+  /** The last step of deleting an account: its sync state goes (the deletion record stays). */
+  async deleteSyncState(userId: string): Promise<void> {
+    await this.deleteKeys("pieces", [{ [PIECES_TABLE.hashKey]: userId, [PIECES_TABLE.rangeKey]: SYNC_STATE_KEY }]);
+  }
+
+  /**
+   * Every item of a user in one table but the sync state (pieces, tombstones,
+   * sessions), a page of keys at a time.
+   */
+  async *userItemKeys(kind: TableKind, userId: string): AsyncGenerator<Record<string, any>[]> {
+    const schema = this.keyOf(kind);
+    let start: Record<string, any> | undefined;
+    do {
+      const r = await this.withRetry("read", () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tables[kind],
+            KeyConditionExpression: "#h = :h",
+            ExpressionAttributeNames: { "#h": schema.hashKey, "#r": schema.rangeKey },
+            ExpressionAttributeValues: { ":h": userId },
+            ProjectionExpression: "#h, #r",
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      const keys = (r.Items ?? []).filter((k) => k[schema.rangeKey] !== SYNC_STATE_KEY);
+      if (keys.length) yield keys;
+      start = r.LastEvaluatedKey;
+    } while (start);
+  }
+
+  /** Deletes items by key, 25 a batch, resending unprocessed ones. */
+  async deleteKeys(kind: TableKind, keys: Record<string, any>[]): Promise<void> {
+    const table = this.tables[kind];
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests: any[] = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt >= this.maxAttempts || (attempt > 0 && !(await this.backoff(attempt)))) {
+          throw new StoreUnavailableError("write_failed", "The server could not finish deleting right now; please try again.", "UnprocessedItems");
+        }
+        const r = await this.withRetry("write", () => this.doc.send(new BatchWriteCommand({ RequestItems: { [table]: requests } })));
+        requests = (r.UnprocessedItems?.[table] as any[]) ?? [];
+      }
+    }
   }
 
   /**

@@ -71,7 +71,8 @@ export async function applyOps<O, R>(o: {
   kind: TableKind;
   ops: O[];
   idOf: (op: O) => string;
-  decide: (op: O, stored: Record<string, any> | undefined, nowMs: number) => Decision<R>;
+  /** Decides one operation against its stored item, under the user's state as read. */
+  decide: (op: O, stored: Record<string, any> | undefined, nowMs: number, state: SyncState) => Decision<R>;
   /** The state already read for this request, if any. */
   state?: SyncState;
 }): Promise<ApplyResult<R>> {
@@ -96,7 +97,7 @@ export async function applyOps<O, R>(o: {
     const nowMs = store.now();
     const toWrite: { i: number; write: PlannedWrite; result: R }[] = [];
     for (const i of pending) {
-      const d = o.decide(o.ops[i], stored.get(o.idOf(o.ops[i])), nowMs);
+      const d = o.decide(o.ops[i], stored.get(o.idOf(o.ops[i])), nowMs, state);
       if (d.write) toWrite.push({ i, write: d.write, result: d.result });
       else results[i] = d.result;
     }

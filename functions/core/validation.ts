@@ -105,7 +105,7 @@ export interface Refused {
   index: number;
   /** Its id, upper-case, when it has a readable one. */
   id?: string;
-  code: "invalid_piece" | "invalid_session" | "duplicate_id" | "invalid_unicode" | "too_large" | "version_exhausted";
+  code: "invalid_piece" | "invalid_session" | "duplicate_id" | "invalid_unicode" | "too_large" | "version_exhausted" | "account_deleted";
   message: string;
   fields?: FieldIssue[];
 }
