@@ -5,6 +5,7 @@
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { MAX_PIECE_ITEM_BYTES, VERSION_STEP } from "../lib/limits";
 import { SYNC_STATE_KEY } from "../lib/tables";
+import { importPieces } from "../functions/core/pieces";
 import { Device, DeviceClock } from "./helpers/device";
 import { FaultyClient, withFaults } from "./helpers/faults";
 import { createHarness, Harness } from "./helpers/sync-harness";
@@ -217,6 +218,25 @@ describe("any piece the server lacks is stored, at any sync", () => {
     expect((await serverPieces(user)).get(restored.pieceId)?.title).toBe("acknowledged by the old backend, never stored");
     expect(a.pieces.get(restored.pieceId)!.version % VERSION_STEP).toBe(0);
   });
+});
+
+test("importPieces (the migration's write path) stores what the server lacks and leaves what it holds", async () => {
+  const user = newUser();
+  const [a, b] = pair(user);
+  const held = a.createPiece({ title: "already on the server" });
+  await a.syncNow();
+  const old = new Device("old", user, h.transport(user));
+  const copy = { ...held, title: "older copy from the old backend", version: 4 };
+  const fresh = old.createPiece({ title: "only in the old backend", modifiedAt: "2025-06-20T10:00:00.000Z" });
+  const body = old.piecesBody().pieces as any[];
+  const r = await importPieces(h.store, user, [
+    { ...copy, createdAt: "2025-06-01T00:00:00Z", modifiedAt: "2025-06-01T00:00:00Z", locallyModified: true },
+    body.find((p) => p.pieceId === fresh.pieceId),
+  ] as any);
+  expect(r).toEqual([{ status: "present" }, { status: "stored", version: VERSION_STEP }]);
+  await b.syncNow();
+  expect(b.content(held.pieceId)!.title).toBe("already on the server");
+  expect(b.pieces.get(fresh.pieceId)).toMatchObject({ title: "only in the old backend", modifiedAt: "2025-06-20T10:00:00.000Z", version: VERSION_STEP });
 });
 
 describe("sizes", () => {

@@ -622,3 +622,25 @@ export async function syncPieces(
     },
   };
 }
+
+/**
+ * Stores pieces the server lacks, as a first sync of a device holding them would
+ * (`haumana-ops migrate` copies the old backend's pieces through this): each is
+ * written at a version of this server's with its own dates as its edit times, unless
+ * the server already holds the piece (or its tombstone); refused as a sync would
+ * refuse it otherwise. Returns, per piece in order, the stored item ("stored"), the
+ * item already there ("present"), or the refusal.
+ */
+export async function importPieces(
+  store: Store,
+  userId: string,
+  pieces: PieceInput[],
+): Promise<({ status: "stored" | "present"; version?: number } | { status: "refused"; code: Refused["code"]; message: string })[]> {
+  const ops: Op[] = pieces.map((p) => ({ type: "edit", p: { ...p, locallyModified: false }, adoptOnly: true }));
+  const r = await applyOps({ store, userId, kind: "pieces", ops, idOf: opId, decide });
+  return r.results.map((o) => {
+    if (o.refused) return { status: "refused", ...o.refused };
+    if (o.accepted) return { status: "stored", version: Number(o.accepted.version) };
+    return { status: "present" };
+  });
+}
