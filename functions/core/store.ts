@@ -9,14 +9,12 @@
 // the transaction fail and re-plan instead of overwriting.
 import {
   BatchGetCommand,
-  BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   QueryCommandInput,
   TransactWriteCommand,
-  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { createHash, randomUUID } from "node:crypto";
 import { MAX_ITEMS_PER_TRANSACTION } from "../../lib/limits";
@@ -200,7 +198,7 @@ export class Store {
    * Exponential backoff with full jitter, 25 ms doubling to 1.6 s. False (and no
    * wait) when waiting would pass the deadline: the caller gives up and answers 503.
    */
-  private async backoff(attempt: number): Promise<boolean> {
+  async backoff(attempt: number): Promise<boolean> {
     const cap = Math.min(1600, 25 * 2 ** attempt);
     const ms = Math.floor(Math.random() * cap) + 5;
     if (this.pastDeadline(ms)) return false;
@@ -445,91 +443,6 @@ export class Store {
       this.doc.send(new GetCommand({ TableName: this.tables.pieces, Key: deletionRecordKey(userId), ConsistentRead: true })),
     );
     return typeof r.Item?.deletedAt === "string" ? r.Item.deletedAt : undefined;
-  }
-
-  /**
-   * The first step of deleting an account, safe to repeat: writes the deletion record
-   * (its first time stays), then marks the sync state (if any) with it and advances
-   * its counter, so a sync committing at that moment fails its condition and decides
-   * again under the mark. Returns the deletion time.
-   */
-  async markAccountDeleted(userId: string): Promise<string> {
-    const at = new Date(this.now()).toISOString();
-    const rec = await this.withRetry("write", () =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.tables.pieces,
-          Key: deletionRecordKey(userId),
-          UpdateExpression: "SET deletedAt = if_not_exists(deletedAt, :at)",
-          ExpressionAttributeValues: { ":at": at },
-          ReturnValues: "ALL_NEW",
-        }),
-      ),
-    );
-    const deletedAt = String(rec.Attributes?.deletedAt ?? at);
-    try {
-      await this.withRetry("write", () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tables.pieces,
-            Key: { [PIECES_TABLE.hashKey]: userId, [PIECES_TABLE.rangeKey]: SYNC_STATE_KEY },
-            UpdateExpression: "SET seq = seq + :one, accountDeletedAt = :at",
-            ConditionExpression: "attribute_exists(seq)",
-            ExpressionAttributeValues: { ":one": 1, ":at": deletedAt },
-          }),
-        ),
-      );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-    }
-    return deletedAt;
-  }
-
-  /** The last step of deleting an account: its sync state goes (the deletion record stays). */
-  async deleteSyncState(userId: string): Promise<void> {
-    await this.deleteKeys("pieces", [{ [PIECES_TABLE.hashKey]: userId, [PIECES_TABLE.rangeKey]: SYNC_STATE_KEY }]);
-  }
-
-  /**
-   * Every item of a user in one table but the sync state (pieces, tombstones,
-   * sessions), a page of keys at a time.
-   */
-  async *userItemKeys(kind: TableKind, userId: string): AsyncGenerator<Record<string, any>[]> {
-    const schema = this.keyOf(kind);
-    let start: Record<string, any> | undefined;
-    do {
-      const r = await this.withRetry("read", () =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.tables[kind],
-            KeyConditionExpression: "#h = :h",
-            ExpressionAttributeNames: { "#h": schema.hashKey, "#r": schema.rangeKey },
-            ExpressionAttributeValues: { ":h": userId },
-            ProjectionExpression: "#h, #r",
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      const keys = (r.Items ?? []).filter((k) => k[schema.rangeKey] !== SYNC_STATE_KEY);
-      if (keys.length) yield keys;
-      start = r.LastEvaluatedKey;
-    } while (start);
-  }
-
-  /** Deletes items by key, 25 a batch, resending unprocessed ones. */
-  async deleteKeys(kind: TableKind, keys: Record<string, any>[]): Promise<void> {
-    const table = this.tables[kind];
-    for (let i = 0; i < keys.length; i += 25) {
-      let requests: any[] = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt >= this.maxAttempts || (attempt > 0 && !(await this.backoff(attempt)))) {
-          throw new StoreUnavailableError("write_failed", "The server could not finish deleting right now; please try again.", "UnprocessedItems");
-        }
-        const r = await this.withRetry("write", () => this.doc.send(new BatchWriteCommand({ RequestItems: { [table]: requests } })));
-        requests = (r.UnprocessedItems?.[table] as any[]) ?? [];
-      }
-    }
   }
 
   /**
