@@ -14,15 +14,26 @@ function memoryIO(opts: { stdoutTTY?: boolean; stderrTTY?: boolean; env?: NodeJS
 }
 
 describe("colour", () => {
-  test("only on a TTY, and never with NO_COLOR", () => {
-    expect(colourAllowed({ write() {}, isTTY: true }, {})).toBe(true);
-    expect(colourAllowed({ write() {}, isTTY: false }, {})).toBe(false);
-    expect(colourAllowed({ write() {} }, {})).toBe(false);
-    expect(colourAllowed({ write() {}, isTTY: true }, { NO_COLOR: "1" })).toBe(false);
+  const tty = { write() {}, isTTY: true };
+  const pipe = { write() {}, isTTY: false };
+  test.each([
+    ["a terminal", tty, { TERM: "xterm-256color" }, true],
+    ["a pipe", pipe, { TERM: "xterm-256color" }, false],
+    ["a stream that does not say", { write() {} }, { TERM: "xterm-256color" }, false],
+    ["NO_COLOR", tty, { TERM: "xterm-256color", NO_COLOR: "1" }, false],
+    ["NODE_DISABLE_COLORS", tty, { TERM: "xterm-256color", NODE_DISABLE_COLORS: "1" }, false],
+    ["TERM=dumb", tty, { TERM: "dumb" }, false],
+    ["FORCE_COLOR=1 into a pipe", pipe, { FORCE_COLOR: "1" }, true],
+    ["FORCE_COLOR=1 with TERM=dumb", tty, { TERM: "dumb", FORCE_COLOR: "1" }, true],
+    ["FORCE_COLOR=1 over NO_COLOR", pipe, { FORCE_COLOR: "1", NO_COLOR: "1" }, true],
+    ["FORCE_COLOR=0 on a terminal", tty, { TERM: "xterm-256color", FORCE_COLOR: "0" }, false],
+    ["FORCE_COLOR=false on a terminal", tty, { TERM: "xterm-256color", FORCE_COLOR: "false" }, false],
+  ])("%s", (_name, stream, env, expected) => {
+    expect(colourAllowed(stream, env as NodeJS.ProcessEnv)).toBe(expected);
   });
 
   test("stdout and stderr decide separately", () => {
-    const m = memoryIO({ stdoutTTY: false, stderrTTY: true });
+    const m = memoryIO({ stdoutTTY: false, stderrTTY: true, env: { TERM: "xterm-256color" } });
     const ui = new Ui(m.io);
     ui.print(ui.out.green("ok"));
     ui.warn("careful");
@@ -63,8 +74,8 @@ describe("fromAwsError", () => {
     expect(m).toBeInstanceOf(CredentialsError);
     expect(m).toMatchObject({ code: "no_credentials", exitCode: 3 });
     expect(m.message).toContain("sts:GetCallerIdentity");
-    expect(m.hint).toContain("aws sso login");
-    expect(m.hint).toContain("AWS_PROFILE");
+    expect(m.hint).toContain("aws sso login --profile NAME");
+    expect(m.hint).toContain("--profile NAME");
   });
 
   test("expired credentials: exit 3", () => {
@@ -86,7 +97,7 @@ describe("fromAwsError", () => {
   });
 
   test("anything else is a failure naming the operation (exit 1)", () => {
-    const m = fromAwsError(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }), "DescribeBudget");
+    const m = fromAwsError(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $fault: "client", $metadata: { httpStatusCode: 400 } }), "DescribeBudget");
     expect(m).toBeInstanceOf(AwsRequestError);
     expect(m).toMatchObject({ exitCode: 1, message: "DescribeBudget failed: ThrottlingException: Rate exceeded" });
     expect(m.toJSON()).toEqual({ error: { code: "aws_error", message: "DescribeBudget failed: ThrottlingException: Rate exceeded" } });

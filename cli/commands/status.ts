@@ -15,10 +15,9 @@ export function registerStatus(program: Command, ctx: Context) {
           "should have and its state, the budget and this month's spend, and whether the cost-allocation tags are active. " +
           "Exits 1 when an alarm is in ALARM, an alarm is missing, or a part could not be read.",
       )
-      .option(...STACK_OPTION)
-      .option("--json", "print the result as JSON on stdout"),
-    ["haumana-ops status", "haumana-ops status --stack dev --json"],
-  ).action(async (opts: { stack: string; json?: boolean }) => {
+      .option(...STACK_OPTION),
+    ["status", "status --stack dev --json"],
+  ).action(async (opts: { stack: string }) => {
     const settings = stackSettings(opts.stack);
     noteEndpoint(ctx);
     const { stackStatus, renderStatus } = await import("../actions/status");
@@ -30,6 +29,6 @@ export function registerStatus(program: Command, ctx: Context) {
       ce: costExplorerClient(),
     };
     const result = await ctx.ui.spin("Reading the stack's status…", () => stackStatus(deps, settings));
-    emit(ctx, opts.json, result, (r, c) => renderStatus(r, c));
+    emit(ctx, undefined, result, (r, c) => renderStatus(r, c));
   });
 }
