@@ -29,16 +29,17 @@ export interface DevTokenResult {
 }
 
 /** The token with what it is good for, for --json. */
-export async function devTokenResult(opts: DevTokenOptions, now = new Date()): Promise<DevTokenResult> {
+export async function devTokenResult(opts: DevTokenOptions): Promise<DevTokenResult> {
   const token = await devToken(opts);
-  const { LOCAL_ISSUER, LOCAL_AUDIENCE, DEV_TOKEN_LIFETIME_SECONDS } = await import("../../local/dev-auth");
+  const { LOCAL_ISSUER, LOCAL_AUDIENCE } = await import("../../local/dev-auth");
+  const claims = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString("utf8")) as { exp: number };
   return {
     token,
     sub: opts.sub.trim(),
     ...(opts.email ? { email: opts.email } : {}),
     issuer: LOCAL_ISSUER,
     audience: LOCAL_AUDIENCE,
-    expiresAt: new Date(Math.floor(now.getTime() / 1000) * 1000 + DEV_TOKEN_LIFETIME_SECONDS * 1000).toISOString(),
+    expiresAt: new Date(claims.exp * 1000).toISOString(),
     exitCode: EXIT.OK,
   };
 }
