@@ -12,7 +12,8 @@ export class CliError extends Error {
     message: string,
     readonly code: string,
     readonly exitCode: ExitCode = EXIT.FAILURE,
-    readonly hint?: string,
+    /** What to do about it; a command to run is the last thing on its line, so it can be copied as is. */
+    public hint?: string,
   ) {
     super(message);
   }

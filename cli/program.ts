@@ -16,7 +16,7 @@ import { registerTags } from "./commands/tags";
 import { Context } from "./context";
 import { CliError } from "./errors";
 import { EXIT, ExitCode } from "./exit-codes";
-import { detectPrefix, invocationPrefix, setCarriedFlags, setInvocation } from "./invocation";
+import { detectPrefix, rerunCommand, setCarriedFlags, setInvocation } from "./invocation";
 import { IO, processIO, Ui } from "./ui";
 
 export const VERSION: string = version;
@@ -120,9 +120,8 @@ export async function run(argv: string[], io: IO = processIO()): Promise<ExitCod
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     ui.error(`unexpected error: ${message}`);
     if (ctx.globals.debug && err instanceof Error) ui.info(err.stack ?? "");
-    else ui.info(`Run it again with --debug for the stack trace.`);
+    else ui.info(`For the stack trace: ${rerunCommand("--debug")}`);
     return EXIT.FAILURE;
   }
 }
 
-export { invocationPrefix };

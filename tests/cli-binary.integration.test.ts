@@ -180,7 +180,8 @@ describe("tags: a tag that is not active exits 4 from every command", () => {
     expect(check.code).toBe(EXIT.PRECONDITION);
     expect(JSON.parse(check.stdout)).toMatchObject({ allActive: false, tags: [{ key: "Project", state: "active" }, { key: "Environment", state: "inactive" }, { key: "CostCenter", state: "active" }] });
     const text = await run(["tags", "check"], { aws: true });
-    expect(text.stdout).toMatch(/✗\s+Environment=Production\s+inactive \(run: haumana-ops tags activate\)/);
+    expect(text.stdout).toMatch(/✗\s+Environment=Production\s+inactive\n/);
+    expect(text.stdout).toContain("\nActivate the inactive ones: haumana-ops tags activate\n");
     const activate = await run(["tags", "activate"], { aws: true });
     expect(activate.code).toBe(EXIT.OK);
     expect(cli.proxy.requests.filter((q) => q.operation === "UpdateCostAllocationTagsStatus").map((q) => q.body)).toEqual([

@@ -260,8 +260,9 @@ describe("AccessDenied names the IAM action", () => {
     const err = await createBudget(deps(), budgetConfig({ budgetLimitUsd: 10, alertEmails: ["a@example.com"] }), { skipTagCheck: true }).catch((e) => e);
     expect(err).toBeInstanceOf(CredentialsError);
     expect(err.message).toBe(
-      "Access denied: CreateNotification needs the IAM permission budgets:ModifyBudget. (after 1 of 2 requests succeeded; run `haumana-ops budget create` again to finish)",
+      "Access denied: CreateNotification needs the IAM permission budgets:ModifyBudget. (after 1 of 2 requests succeeded)",
     );
+    expect(err.hint).toMatch(/\nTo finish, run again: haumana-ops budget create$/);
   });
 });
 

@@ -34,7 +34,8 @@ test("check: active, inactive and not yet seen; exit 4 unless all active", async
   expect(r.exitCode).toBe(4);
   const text = renderTagsCheck(r, plain);
   expect(text).toMatch(/✓\s+Project=Haumana\s+active/);
-  expect(text).toMatch(/✗\s+Environment=Production\s+inactive \(run: haumana-ops tags activate\)/);
+  expect(text).toMatch(/✗\s+Environment=Production\s+inactive\n/);
+  expect(text).toMatch(/\nActivate the inactive ones: haumana-ops tags activate$/);
   expect(text).toMatch(/✗\s+CostCenter=Haumana\s+not yet seen by billing \(tags appear up to 24 h after resources carry them\)/);
 });
 

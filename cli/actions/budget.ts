@@ -416,11 +416,11 @@ export function tagNotActive(state: Exclude<TagState, "active">): { message: str
   return {
     message:
       `the cost-allocation tag ${PROJECT_TAG.key} is ${state === "not-seen" ? "not yet seen by billing" : "inactive"}, ` +
-      "and a budget filtered on an inactive tag silently tracks $0",
+      "and a budget filtered on an inactive tag silently tracks $0 (--skip-tag-check overrides this)",
     hint:
       state === "not-seen"
-        ? `Billing lists a tag up to 24 hours after resources carry it: deploy (pulumi up), then run: ${cliCommand("tags", "activate")} (or pass --skip-tag-check)`
-        : `Run: ${cliCommand("tags", "activate")} (or pass --skip-tag-check)`,
+        ? `Billing lists a tag up to 24 hours after resources carry it: deploy (pulumi up), wait, then run: ${cliCommand("tags", "activate")}`
+        : `Activate it: ${cliCommand("tags", "activate")}`,
   };
 }
 
@@ -450,7 +450,8 @@ export async function createBudget(deps: BudgetDeps, config: BudgetConfig, opts:
         await spin(`${p.request.operation} (${i + 1}/${plan.length})…`, () => send(deps.budgets, toCommand(p.request)));
       } catch (err) {
         if (err instanceof CliError && i > 0) {
-          err.message = `${err.message} (after ${i} of ${plan.length} requests succeeded; run \`${cliCommand("budget", "create", ...config.flags)}\` again to finish)`;
+          err.message = `${err.message} (after ${i} of ${plan.length} requests succeeded)`;
+          err.hint = [err.hint, `To finish, run again: ${cliCommand("budget", "create", ...config.flags)}`].filter(Boolean).join("\n");
         }
         throw err;
       }

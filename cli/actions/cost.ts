@@ -251,7 +251,7 @@ export function renderCostReport(r: CostReport, c: Colours): string {
     ];
     lines.push(table(acct));
     if (r.account.untagged > 0 && r.account.projectTagged === 0 && r.project.total === 0) {
-      lines.push(c.yellow(`  All spend shows as untagged: is ${PROJECT_TAG.key} an active cost-allocation tag? (${cliCommand("tags", "check")})`));
+      lines.push(c.yellow(`  All spend shows as untagged: is ${PROJECT_TAG.key} an active cost-allocation tag? Check: ${cliCommand("tags", "check")}`));
     }
   } else {
     lines.push("Account spend in the period: not available (GetCostAndUsage by tag failed, see below)");

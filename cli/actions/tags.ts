@@ -99,7 +99,7 @@ export async function activateTags(deps: TagsDeps, values?: TagSet): Promise<Tag
 
 const STATE_TEXT: Record<TagState, () => string> = {
   active: () => "active",
-  inactive: () => `inactive (run: ${cliCommand("tags", "activate")})`,
+  inactive: () => "inactive",
   "not-seen": () => `not yet seen by billing (tags appear up to ${TAG_VISIBILITY_HOURS} h after resources carry them)`,
 };
 
@@ -112,7 +112,9 @@ function label(t: TagStatus) {
 }
 
 export function renderTagsCheck(r: TagsCheckResult, c: Colours): string {
-  return table(r.tags.map((t) => [mark(c, t.state === "active"), label(t), STATE_TEXT[t.state]()]));
+  let text = table(r.tags.map((t) => [mark(c, t.state === "active"), label(t), STATE_TEXT[t.state]()]));
+  if (r.tags.some((t) => t.state === "inactive")) text += `\n\nActivate the inactive ones: ${cliCommand("tags", "activate")}`;
+  return text;
 }
 
 const OUTCOME_TEXT: Record<ActivateOutcome, string> = {
