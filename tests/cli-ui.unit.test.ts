@@ -1,16 +1,19 @@
 // The terminal helpers and the AWS error mapping of haumana-ops.
 import { fromAwsError, CredentialsError, PreconditionError, AwsRequestError, IAM_ACTIONS } from "../cli/errors";
-import { bar, colourAllowed, IO, Ui } from "../cli/ui";
+import { bar, colourAllowed, IO, limitBar, money, Ui } from "../cli/ui";
+import { detectPrefix, shellQuote } from "../cli/invocation";
+import { render, SPINNER_FRAMES } from "./helpers/cli";
 
-function memoryIO(opts: { stdoutTTY?: boolean; stderrTTY?: boolean; env?: NodeJS.ProcessEnv } = {}) {
+function memoryIO(opts: { stdoutTTY?: boolean; stderrTTY?: boolean; env?: NodeJS.ProcessEnv; columns?: number } = {}) {
   const out: string[] = [];
   const err: string[] = [];
+  const both: string[] = [];
   const io: IO = {
-    stdout: { write: (s: string) => out.push(s), isTTY: opts.stdoutTTY },
-    stderr: { write: (s: string) => err.push(s), isTTY: opts.stderrTTY },
+    stdout: { write: (s: string) => (out.push(s), both.push(s)), isTTY: opts.stdoutTTY, columns: opts.columns },
+    stderr: { write: (s: string) => (err.push(s), both.push(s)), isTTY: opts.stderrTTY, columns: opts.columns },
     env: opts.env ?? {},
   };
-  return { io, out: () => out.join(""), err: () => err.join("") };
+  return { io, out: () => out.join(""), err: () => err.join(""), terminal: () => both.join("").replace(/\n/g, "\r\n") };
 }
 
 describe("colour", () => {
@@ -49,6 +52,23 @@ describe("spinner", () => {
     expect(m.err()).toBe("");
   });
 
+  test("lines written while it spins land on clean lines, and no frame is left (one terminal for stdout and stderr)", async () => {
+    const m = memoryIO({ stdoutTTY: true, stderrTTY: true, env: { NO_COLOR: "1" }, columns: 40 });
+    const ui = new Ui(m.io);
+    await ui.spin("outer work", async () => {
+      ui.info("a message on stderr");
+      await ui.spin("inner work with a label far wider than this forty-column terminal", async () => {
+        ui.print("a result on stdout");
+        ui.warn("a warning");
+      });
+      ui.info("after the inner one");
+    });
+    const screen = await render(m.terminal(), 40, 10);
+    expect(screen).toEqual(["a message on stderr", "a result on stdout", "warning: a warning", "after the inner one"]);
+    expect(m.err()).toContain("⠋ inner work with a label far wider th…");
+    expect(screen.join("\n")).not.toMatch(SPINNER_FRAMES);
+  });
+
   test("draws on stderr on a TTY and clears its line, also on failure", async () => {
     const m = memoryIO({ stderrTTY: true, env: { NO_COLOR: "1" } });
     const ui = new Ui(m.io);
@@ -65,6 +85,55 @@ test("bar: proportional, in eighths, never longer than its width", () => {
   expect(bar(1, 16, 2)).toBe("▏");
   expect(bar(20, 10, 30)).toBe("█".repeat(30));
   expect(bar(0, 10)).toBe("");
+});
+
+test("money: one way everywhere", () => {
+  expect(money(10)).toBe("$10.00");
+  expect(money(0.004)).toBe("$0.00");
+  expect(money(1234.5)).toBe("$1234.50");
+  expect(money(-2)).toBe("-$2.00");
+  expect(money(3, "EUR")).toBe("3.00 EUR");
+});
+
+describe("limitBar: the limit's column, whatever the value", () => {
+  test.each([
+    // value, limit → marker column of 40, full cells
+    [5, 10, 40, 20],
+    [10, 10, 40, 40],
+    [25.4, 10, 16, 40],
+    [20, 10, 20, 40],
+    [0, 10, 40, 0],
+  ])("%s of %s: marker at %s, %s full cells", (value, limit, column, full) => {
+    const { line, markerColumn } = limitBar(value, limit, 40);
+    expect(markerColumn).toBe(column);
+    expect([...line].indexOf("│")).toBe(column);
+    expect((line.match(/█/g) ?? []).length).toBe(full);
+  });
+
+  test("the part over the limit takes the `over` colour", () => {
+    expect(limitBar(20, 10, 4, (s) => `<${s}>`).line).toBe("██│<██>");
+  });
+});
+
+describe("invocation: hints written the way the CLI was started", () => {
+  const env = { PATH: "/usr/local/bin:/opt/linked" };
+  test.each([
+    ["on PATH (npm link)", "/opt/linked/haumana-ops", env, "/home/me", "haumana-ops"],
+    ["npx", "/root/.npm/_npx/x/node_modules/.bin/haumana-ops", { ...env, npm_lifecycle_event: "npx" }, "/home/me", "npx haumana-ops"],
+    ["node with a path under the working directory", "/work/repo/bin/haumana-ops.js", env, "/work/repo", "node bin/haumana-ops.js"],
+    ["node with a path elsewhere", "/work/repo/bin/haumana-ops.js", env, "/tmp", "node /work/repo/bin/haumana-ops.js"],
+    ["a symlink named haumana-ops that is not on PATH", "/tmp/x/haumana-ops", env, "/tmp", "node x/haumana-ops"],
+    ["a path with a space", "/work/my repo/bin/haumana-ops.js", env, "/tmp", "node '/work/my repo/bin/haumana-ops.js'"],
+  ])("%s", (_name, argv1, e, cwd, expected) => {
+    expect(detectPrefix(argv1, e, cwd)).toBe(expected);
+  });
+
+  test("shellQuote leaves plain words alone and quotes the rest", () => {
+    expect(shellQuote("--stack")).toBe("--stack");
+    expect(shellQuote("ops@example.com")).toBe("ops@example.com");
+    expect(shellQuote("it's")).toBe("'it'\\''s'");
+    expect(shellQuote("a b")).toBe("'a b'");
+  });
 });
 
 describe("fromAwsError", () => {

@@ -70,7 +70,7 @@ export interface TerminalRun {
   code: number | null;
   /** Everything written to the terminal, escape sequences included. */
   raw: string;
-  /** The screen as the user is left with it: one string per row, trailing blanks trimmed, empty rows at the end dropped. */
+  /** The screen (and scrollback) as the user is left with it: one string per line (rows the terminal wrapped are joined), empty rows at the end dropped. */
   screen: string[];
 }
 
@@ -128,7 +128,13 @@ export async function render(raw: string, cols: number, rows: number): Promise<s
   await new Promise<void>((resolve) => term.write(raw, resolve));
   const buffer = term.buffer.active;
   const lines: string[] = [];
-  for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)?.translateToString(true) ?? "");
+  for (let i = 0; i < buffer.length; i++) {
+    const line = buffer.getLine(i);
+    const text = line?.translateToString(true) ?? "";
+    // A line the terminal wrapped continues the one above: keep logical lines whole.
+    if (line?.isWrapped && lines.length) lines[lines.length - 1] += text;
+    else lines.push(text);
+  }
   while (lines.length && lines[lines.length - 1] === "") lines.pop();
   term.dispose();
   return lines;
