@@ -17,9 +17,9 @@ const result = esbuild.buildSync({
   platform: "node",
   target: "node20",
   format: "cjs",
-  // AWS SDK clients stay external and are required lazily by the command that
-  // needs them, which keeps `haumana-ops --help` fast.
-  external: ["@aws-sdk/*", "esbuild"],
+  // The AWS SDK clients and the prompt library stay external and are required
+  // lazily by the code that needs them, which keeps `haumana-ops --help` fast.
+  external: ["@aws-sdk/*", "@inquirer/*", "esbuild"],
   logLevel: "warning",
 });
 // Written whole, then renamed: test files that build in parallel never run a half-written CLI.
