@@ -72,10 +72,10 @@ export function costExplorerClient(): CostExplorerClient {
   return createClient(CostExplorerClient, BILLING_REGION);
 }
 
-/** STS answers in every region; --region picks one (for accounts that keep STS regional). */
-export function stsClient(): STSClient {
+/** STS answers in every region: pass regionFor(stack.region); without one, --region, else us-east-1. */
+export function stsClient(region: string = settings.region ?? BILLING_REGION): STSClient {
   const { STSClient } = require("@aws-sdk/client-sts") as typeof import("@aws-sdk/client-sts");
-  return createClient(STSClient, settings.region ?? BILLING_REGION);
+  return createClient(STSClient, region);
 }
 
 /** CloudWatch (alarms, metrics) in the stack's region (or --region). */

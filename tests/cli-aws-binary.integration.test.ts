@@ -60,7 +60,7 @@ describe("failures that are not AWS's say what was called, where, and what to ch
     const r = await run(["budget", "show"], { env: { ...TEST_KEYS, NODE_OPTIONS: `--require ${hook}` } });
     expect(r.code).toBe(EXIT.FAILURE);
     expect(r.stderr).toContain(
-      "error: GetCallerIdentity (STS at https://sts.us-east-1.amazonaws.com/) could not be reached: the host name does not resolve (DNS) (ENOTFOUND: getaddrinfo ENOTFOUND sts.us-east-1.amazonaws.com).",
+      "error: GetCallerIdentity (STS at https://sts.us-west-2.amazonaws.com/) could not be reached: the host name does not resolve (DNS) (ENOTFOUND: getaddrinfo ENOTFOUND sts.us-west-2.amazonaws.com).",
     );
     expect(r.stderr).toContain("Check the network connection (and HTTPS_PROXY if you use a proxy).");
   });
@@ -117,17 +117,17 @@ describe("--profile and --region", () => {
     AWS_SECRET_ACCESS_KEY: undefined,
   });
 
-  test("--profile signs every request with that profile's keys; Budgets stays in us-east-1", async () => {
+  test("--profile signs every request with that profile's keys; STS in the stack's region, Budgets in us-east-1", async () => {
     const r = await run(["budget", "show", "--profile", "ops"], { aws: true, env: profileEnv() });
     expect(r.code).toBe(EXIT.FAILURE); // no budget yet
-    expect(signedBy("GetCallerIdentity")).toEqual([["AKIDFROMPROFILE", "us-east-1", "sts"]]);
+    expect(signedBy("GetCallerIdentity")).toEqual([["AKIDFROMPROFILE", "us-west-2", "sts"]]);
     expect(signedBy("DescribeBudget")).toEqual([["AKIDFROMPROFILE", "us-east-1", "budgets"]]);
   });
 
   test("--profile wins over keys in the environment, before or after the command", async () => {
     const r = await run(["--profile", "ops", "budget", "show"], { aws: true, env: { ...profileEnv(), ...TEST_KEYS } });
     expect(r.code).toBe(EXIT.FAILURE);
-    expect(signedBy("GetCallerIdentity")).toEqual([["AKIDFROMPROFILE", "us-east-1", "sts"]]);
+    expect(signedBy("GetCallerIdentity")).toEqual([["AKIDFROMPROFILE", "us-west-2", "sts"]]);
   });
 
   test("a profile that does not exist: credentials error naming it, exit 3", async () => {
@@ -138,7 +138,7 @@ describe("--profile and --region", () => {
     expect(cli.proxy.requests).toEqual([]);
   });
 
-  test("--region moves STS; Budgets and Cost Explorer stay in us-east-1; hints carry both flags", async () => {
+  test("--region moves STS off the stack's region; Budgets stays in us-east-1; hints carry both flags", async () => {
     const r = await run(["budget", "show", "--region", "eu-west-1", "--profile", "ops"], { aws: true, env: profileEnv() });
     expect(r.code).toBe(EXIT.FAILURE);
     expect(signedBy("GetCallerIdentity")).toEqual([["AKIDFROMPROFILE", "eu-west-1", "sts"]]);

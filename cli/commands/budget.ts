@@ -1,7 +1,7 @@
 // `haumana-ops budget create|show`: declarations only; the work is in cli/actions/budget.ts.
 import { Command, InvalidArgumentError } from "commander";
 import { PROJECT_TAG } from "../../lib/tags";
-import { budgetsClient, callerIdentity, costExplorerClient, stsClient } from "../aws";
+import { budgetsClient, callerIdentity, costExplorerClient, regionFor, stsClient } from "../aws";
 import { confirm, Context, stackSettings } from "../context";
 import { STACK_OPTION, withExamples, YES_OPTION } from "./help";
 import { money } from "../ui";
@@ -25,8 +25,8 @@ function configOptions(cmd: Command): Command {
     .option("--email <address>", "alert email, repeatable (default: haumana:alertEmails)", collect);
 }
 
-function budgetDeps(ctx: Context) {
-  const sts = stsClient();
+function budgetDeps(ctx: Context, stackRegion: string) {
+  const sts = stsClient(regionFor(stackRegion));
   return {
     budgets: budgetsClient(),
     accountId: () => callerIdentity(sts),
@@ -82,7 +82,7 @@ export function registerBudget(program: Command, ctx: Context) {
     noteEndpoint(ctx);
     const result = await createBudget(
       {
-        ...budgetDeps(ctx),
+        ...budgetDeps(ctx, settings.region),
         confirm: (plan) =>
           confirm(ctx, {
             yes: opts.yes,
@@ -117,7 +117,7 @@ export function registerBudget(program: Command, ctx: Context) {
     const { budgetConfig, showBudget, renderBudgetShow } = await import("../actions/budget");
     const config = budgetConfig(settings, { limit: opts.limit, email: opts.email });
     noteEndpoint(ctx);
-    const result = await showBudget(budgetDeps(ctx), config);
+    const result = await showBudget(budgetDeps(ctx, settings.region), config);
     emit(ctx, undefined, result, renderBudgetShow);
   });
 }

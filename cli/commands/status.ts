@@ -1,6 +1,6 @@
 // `haumana-ops status`: declarations only; the work is in cli/actions/status.ts.
 import { Command } from "commander";
-import { budgetsClient, cloudWatchClient, cloudWatchLogsClient, costExplorerClient, stsClient } from "../aws";
+import { budgetsClient, cloudWatchClient, cloudWatchLogsClient, costExplorerClient, regionFor, stsClient } from "../aws";
 import { Context, stackSettings } from "../context";
 import { STACK_OPTION, withExamples } from "./help";
 import { emit, noteEndpoint } from "./output";
@@ -22,7 +22,7 @@ export function registerStatus(program: Command, ctx: Context) {
     noteEndpoint(ctx);
     const { stackStatus, renderStatus } = await import("../actions/status");
     const deps = {
-      sts: stsClient(),
+      sts: stsClient(regionFor(settings.region)),
       cloudwatch: cloudWatchClient(settings.region),
       logs: cloudWatchLogsClient(settings.region),
       budgets: budgetsClient(),
