@@ -2,7 +2,6 @@
 // --profile, --region; AWS clients pick the last three up by themselves through
 // cli/aws.ts), a way to set the exit code (actions return one; errors are mapped to
 // one in cli/program.ts), and `confirm` for commands that change something.
-import * as path from "node:path";
 import { readStackSettings, StackConfigError, StackSettings } from "../lib/stack-config";
 import { ConfirmationError, InterruptedError, UsageError } from "./errors";
 import { ExitCode } from "./exit-codes";
@@ -66,9 +65,4 @@ export function stackSettings(stack: string): StackSettings {
     if (err instanceof StackConfigError) throw new UsageError(err.message);
     throw err;
   }
-}
-
-/** The stack file as a user would name it in a message: "Pulumi.prod.yaml". */
-export function stackFileName(stack: string): string {
-  return path.basename(`Pulumi.${stack}.yaml`);
 }
