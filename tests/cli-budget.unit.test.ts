@@ -223,7 +223,8 @@ describe("the Project tag check", () => {
     expect(err).toBeInstanceOf(PreconditionError);
     expect(err).toMatchObject({ code: "tag_not_active", exitCode: 4 });
     expect(err.message).toMatch(message);
-    expect(err.hint).toMatch(/--skip-tag-check/);
+    expect(err.message).toMatch(/--skip-tag-check overrides this/);
+    expect(err.hint).toMatch(/: haumana-ops tags activate$/);
     expect(budgets.calls()).toHaveLength(0);
   });
 
