@@ -1,15 +1,22 @@
-// AWS access for haumana-ops. The SDK clients are required lazily, inside the
-// factories, so `haumana-ops --help` never loads the SDK. Budgets and Cost
-// Explorer are global billing services answered in us-east-1, whatever the
-// stack's region. Credentials come from the standard chain (AWS_PROFILE, env,
-// SSO, ...). The SDK itself honours AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_<SERVICE>),
-// which is how the tests point the CLI at moto.
+// AWS access for haumana-ops: every SDK client is made by createClient, which
+// applies the global --profile, --region and --debug, and records where each
+// request went so that a failure can say what was called, where, and what came
+// back (cli/errors.ts fromAwsError). Every request goes through `send`, which turns
+// any failure into a CliError. The SDK packages are required lazily, inside the
+// factories, so `haumana-ops --help` never loads the SDK.
+//
+// Budgets and Cost Explorer are global billing services answered in us-east-1,
+// whatever the stack's region or --region. Credentials come from the standard chain
+// (--profile / AWS_PROFILE, environment, SSO, ...). The SDK itself honours
+// AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_<SERVICE>), which is how the tests point
+// the CLI at moto.
 import type { BudgetsClient } from "@aws-sdk/client-budgets";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { CostExplorerClient } from "@aws-sdk/client-cost-explorer";
 import type { STSClient } from "@aws-sdk/client-sts";
-import { fromAwsError } from "./errors";
+import { Readable } from "node:stream";
+import { fromAwsError, RequestSetting, RequestTrace, TRACE } from "./errors";
 
 export const BILLING_REGION = "us-east-1";
 
@@ -18,31 +25,69 @@ export interface Sender {
   send(command: any): Promise<any>;
 }
 
+export interface AwsSettings {
+  /** --profile: a named profile of ~/.aws/config (else AWS_PROFILE, else the default chain). */
+  profile?: string;
+  /** --region: the region of regional services (default: the stack's aws:region). */
+  region?: string;
+  /** --debug: receives each request and response as lines of text. */
+  debug?: (line: string) => void;
+}
+
+let settings: AwsSettings = {};
+
+/** Set once per run from the global options (cli/program.ts). */
+export function configureAws(s: AwsSettings): void {
+  settings = { ...s };
+}
+
+export function awsSettings(): Readonly<AwsSettings> {
+  return settings;
+}
+
+/** The region for a regional service (DynamoDB, Lambda, Logs, ...): --region, else the stack's. */
+export function regionFor(stackRegion: string): string {
+  return settings.region ?? stackRegion;
+}
+
+type ClientClass<C> = new (config: { region: string; profile?: string }) => C;
+
+/**
+ * An SDK client with the run's --profile and --debug, for `region`. New commands
+ * make their clients here: `createClient(CloudWatchLogsClient, regionFor(stack.region))`.
+ */
+export function createClient<C extends object>(Client: ClientClass<C>, region: string): C {
+  const client = new Client({ region, ...(settings.profile ? { profile: settings.profile } : {}) });
+  traceRequests(client as any, settings.debug);
+  return client;
+}
+
 export function budgetsClient(): BudgetsClient {
   const { BudgetsClient } = require("@aws-sdk/client-budgets") as typeof import("@aws-sdk/client-budgets");
-  return new BudgetsClient({ region: BILLING_REGION });
+  return createClient(BudgetsClient, BILLING_REGION);
 }
 
 export function costExplorerClient(): CostExplorerClient {
   const { CostExplorerClient } = require("@aws-sdk/client-cost-explorer") as typeof import("@aws-sdk/client-cost-explorer");
-  return new CostExplorerClient({ region: BILLING_REGION });
+  return createClient(CostExplorerClient, BILLING_REGION);
 }
 
-export function stsClient(): STSClient {
+/** STS answers in every region: pass regionFor(stack.region); without one, --region, else us-east-1. */
+export function stsClient(region: string = settings.region ?? BILLING_REGION): STSClient {
   const { STSClient } = require("@aws-sdk/client-sts") as typeof import("@aws-sdk/client-sts");
-  return new STSClient({ region: BILLING_REGION });
+  return createClient(STSClient, region);
 }
 
-/** CloudWatch (alarms, metrics) in the stack's region. */
-export function cloudWatchClient(region: string): CloudWatchClient {
+/** CloudWatch (alarms, metrics) in the stack's region (or --region). */
+export function cloudWatchClient(stackRegion: string): CloudWatchClient {
   const { CloudWatchClient } = require("@aws-sdk/client-cloudwatch") as typeof import("@aws-sdk/client-cloudwatch");
-  return new CloudWatchClient({ region });
+  return createClient(CloudWatchClient, regionFor(stackRegion));
 }
 
-/** CloudWatch Logs (the functions' and the API's log groups) in the stack's region. */
-export function cloudWatchLogsClient(region: string): CloudWatchLogsClient {
+/** CloudWatch Logs (the functions' and the API's log groups) in the stack's region (or --region). */
+export function cloudWatchLogsClient(stackRegion: string): CloudWatchLogsClient {
   const { CloudWatchLogsClient } = require("@aws-sdk/client-cloudwatch-logs") as typeof import("@aws-sdk/client-cloudwatch-logs");
-  return new CloudWatchLogsClient({ region });
+  return createClient(CloudWatchLogsClient, regionFor(stackRegion));
 }
 
 /** The operation name of an SDK command ("DescribeBudgetCommand" → "DescribeBudget"). */
@@ -50,19 +95,134 @@ export function operationOf(command: object): string {
   return command.constructor.name.replace(/Command$/, "");
 }
 
-/** Sends one request; any failure comes back as a CliError naming the operation and its IAM action. */
+function requestSetting(): RequestSetting {
+  return { profile: settings.profile ?? process.env.AWS_PROFILE, endpointOverride: process.env.AWS_ENDPOINT_URL };
+}
+
+/** Sends one request; any failure comes back as a CliError naming the operation, where it went and what to check. */
 export async function send<T = any>(client: Sender, command: object): Promise<T> {
   try {
     return (await client.send(command)) as T;
   } catch (err) {
-    throw fromAwsError(err, operationOf(command));
+    throw fromAwsError(err, operationOf(command), requestSetting());
   }
 }
 
-/** The account id of the caller (sts:GetCallerIdentity, which no policy can deny). */
-export async function callerAccountId(sts: Sender): Promise<string> {
+export interface CallerIdentity {
+  account: string;
+  /** The identity's ARN (user or assumed role), to say who is acting. */
+  arn?: string;
+}
+
+/** Who the credentials belong to (sts:GetCallerIdentity, which no policy can deny). */
+export async function callerIdentity(sts: Sender): Promise<CallerIdentity> {
   const { GetCallerIdentityCommand } = require("@aws-sdk/client-sts") as typeof import("@aws-sdk/client-sts");
-  const out = await send<{ Account?: string }>(sts, new GetCallerIdentityCommand({}));
+  const out = await send<{ Account?: string; Arn?: string }>(sts, new GetCallerIdentityCommand({}));
   if (!out.Account) throw new Error("sts:GetCallerIdentity returned no account id");
-  return out.Account;
+  return { account: out.Account, ...(out.Arn ? { arn: out.Arn } : {}) };
+}
+
+/** The account id of the caller. */
+export async function callerAccountId(sts: Sender): Promise<string> {
+  return (await callerIdentity(sts)).account;
+}
+
+// ---------------------------------------------------------------- request tracing
+
+const TRACE_KEY = "__haumanaOpsTrace";
+let requestNumber = 0;
+const BODY_LIMIT = 4000;
+const SECRET_KEYS = /password|secret|sessiontoken|accesstoken|idtoken|refreshtoken|^token$|credentials|authorization/i;
+
+function header(headers: Record<string, string | undefined> | undefined, name: string): string | undefined {
+  const key = Object.keys(headers ?? {}).find((k) => k.toLowerCase() === name);
+  return key ? headers![key] : undefined;
+}
+
+/** Bytes as a Buffer, without Buffer.from(u8): that calls valueOf, which the SDK's JSON body adapter warns about. */
+function bytes(u8: Uint8Array): Buffer {
+  return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+}
+
+async function collect(body: unknown): Promise<Buffer> {
+  if (body === undefined || body === null) return Buffer.alloc(0);
+  if (typeof body === "string") return Buffer.from(body);
+  if (body instanceof Uint8Array) return bytes(body);
+  const chunks: Buffer[] = [];
+  for await (const chunk of body as AsyncIterable<Buffer | string>) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+/** A body as debug output shows it: secrets masked, long ones cut. */
+export function redactBody(text: string): string {
+  let shown = text;
+  try {
+    shown = JSON.stringify(JSON.parse(text), (k, v) => (k && SECRET_KEYS.test(k) && typeof v === "string" ? "***" : v));
+  } catch {
+    shown = text.replace(/((?:Password|Secret|Token)[A-Za-z]*=)[^&\s]+/gi, "$1***");
+  }
+  return shown.length > BODY_LIMIT ? `${shown.slice(0, BODY_LIMIT)}… (${shown.length} characters)` : shown;
+}
+
+/**
+ * Two middlewares: the inner one (just before the request goes out, once per
+ * attempt) notes the URL, status and, for answers that are not AWS's JSON or XML,
+ * the body, and prints request and response under --debug; the outer one attaches
+ * that note to whatever error finally comes out of `send`.
+ */
+function traceRequests(client: { config?: { serviceId?: string }; middlewareStack: any }, debug?: (line: string) => void): void {
+  const service = client.config?.serviceId ?? client.constructor.name.replace(/Client$/, "");
+  client.middlewareStack.add(
+    (next: any, context: any) => async (args: any) => {
+      const req = args.request;
+      if (!req || typeof req.hostname !== "string") return next(args);
+      const url = `${req.protocol}//${req.hostname}${req.port ? `:${req.port}` : ""}${req.path ?? "/"}`;
+      const trace: RequestTrace = { service, url };
+      context[TRACE_KEY] = trace;
+      const operation = String(context.commandName ?? "").replace(/Command$/, "");
+      // Requests made together answer in any order: a number pairs each answer with its request.
+      const n = ++requestNumber;
+      if (debug) {
+        debug(`→ #${n} ${service} ${operation}: ${req.method} ${url}`);
+        if (typeof req.body === "string") debug(`  ${redactBody(req.body)}`);
+        else if (req.body instanceof Uint8Array) debug(`  ${redactBody(bytes(req.body).toString("utf8"))}`);
+      }
+      const started = Date.now();
+      let out: any;
+      try {
+        out = await next(args);
+      } catch (err: any) {
+        debug?.(`✗ #${n} ${service} ${operation}: ${err?.code ?? err?.name ?? "Error"}: ${String(err?.message ?? err).split("\n")[0]} (${Date.now() - started} ms)`);
+        throw err;
+      }
+      const res = out?.response;
+      if (!res || typeof res.statusCode !== "number") return out;
+      const contentType = header(res.headers, "content-type");
+      const awsShaped = /json|xml/i.test(contentType ?? "");
+      trace.status = res.statusCode;
+      if (contentType) trace.contentType = contentType.split(";")[0];
+      if (debug || !awsShaped || res.statusCode >= 300) {
+        const buf = await collect(res.body);
+        res.body = Readable.from([buf]);
+        const text = buf.toString("utf8");
+        if (!awsShaped) trace.body = text;
+        debug?.(`← #${n} ${service} ${operation}: ${res.statusCode} ${trace.contentType ?? ""} (${Date.now() - started} ms)`.replace("  (", " ("));
+        if (debug && text) debug(`  ${redactBody(text)}`);
+      }
+      return out;
+    },
+    { step: "deserialize", priority: "low", name: "haumanaOpsTraceRequest" },
+  );
+  client.middlewareStack.add(
+    (next: any, context: any) => async (args: any) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        const trace = context[TRACE_KEY];
+        if (trace && err && typeof err === "object" && !(TRACE in err)) Object.defineProperty(err, TRACE, { value: trace });
+        throw err;
+      }
+    },
+    { step: "initialize", priority: "high", name: "haumanaOpsTraceError" },
+  );
 }

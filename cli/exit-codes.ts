@@ -4,27 +4,35 @@
 export const EXIT = {
   /** Done; for checks: everything matches. */
   OK: 0,
-  /** A check failed (drift, a tag not active, an alarm in ALARM), or AWS returned an error. */
+  /** A check found drift or an alarm in ALARM, AWS or the network failed, or a change was declined at the prompt. */
   FAILURE: 1,
-  /** Bad command line, or a stack file that cannot be read. */
+  /** Bad command line, a stack file that cannot be read, or a change without --yes and no terminal to ask on. */
   USAGE: 2,
   /** No AWS credentials, expired credentials, or AccessDenied on an IAM action. */
   CREDENTIALS: 3,
-  /** Not yet possible: a cost-allocation tag is not active or not yet seen by billing. */
+  /** Not yet possible: a cost-allocation tag is not active (inactive, or not yet seen by billing), or Cost Explorer is off. */
   PRECONDITION: 4,
+  /** Ctrl-C. */
+  INTERRUPTED: 130,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 const MEANINGS: Record<ExitCode, string> = {
   0: "ok (checks: everything matches)",
-  1: "failure: drift, a tag not active, an alarm in ALARM, or an AWS error",
-  2: "usage: bad arguments or an unreadable stack file",
+  1: "failure: drift, an alarm in ALARM, an AWS or network error, or a change declined at the prompt",
+  2: "usage: bad arguments, an unreadable stack file, or a change without --yes and no terminal to ask on",
   3: "credentials: none found, expired, or AccessDenied (the message names the IAM action)",
-  4: "precondition: a cost-allocation tag not yet active or not yet seen by billing",
+  4: "precondition: a cost-allocation tag not active yet (inactive, or not yet seen by billing), or Cost Explorer not enabled",
+  130: "interrupted (Ctrl-C)",
 };
 
 export function exitCodesHelp(): string {
   const lines = Object.entries(MEANINGS).map(([code, text]) => `  ${code}  ${text}`);
   return `Exit codes:\n${lines.join("\n")}`;
+}
+
+/** The table as Markdown rows, for the README test that keeps both in step. */
+export function exitCodesTable(): [number, string][] {
+  return Object.entries(MEANINGS).map(([code, text]) => [Number(code), text]);
 }

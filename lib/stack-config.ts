@@ -41,8 +41,19 @@ export function readStackConfigMap(stack: string, root = repoRoot()): Record<str
   if (!fs.existsSync(file)) {
     throw new StackConfigError(`no stack file ${path.basename(file)} (known stacks: ${knownStacks(root).join(", ")})`);
   }
-  const doc = parse(fs.readFileSync(file, "utf8")) ?? {};
-  return (doc.config ?? {}) as Record<string, unknown>;
+  let doc: unknown;
+  try {
+    doc = parse(fs.readFileSync(file, "utf8")) ?? {};
+  } catch (err) {
+    // A YAML error's message runs on with an excerpt of the file; its first line says where.
+    const why = String((err as Error)?.message ?? err).split("\n")[0];
+    throw new StackConfigError(`cannot read the stack file ${file}: ${why}`);
+  }
+  const config = (doc as { config?: unknown }).config ?? {};
+  if (typeof doc !== "object" || Array.isArray(doc) || typeof config !== "object" || Array.isArray(config)) {
+    throw new StackConfigError(`cannot read the stack file ${file}: its top level must be a map with a "config:" map`);
+  }
+  return config as Record<string, unknown>;
 }
 
 export function knownStacks(root = repoRoot()): string[] {

@@ -1,83 +1,35 @@
-// The built haumana-ops binary run as a process: help and exit codes, usage
-// errors, --json and --dry-run output, missing credentials, and the budget and
-// cost commands against moto_server (through tests/helpers/moto-budgets.ts).
-import { BudgetsClient, DescribeBudgetCommand } from "@aws-sdk/client-budgets";
-import { execFile, execFileSync } from "node:child_process";
+// The built haumana-ops binary run as a process: help, --version and exit codes,
+// usage errors, --json output, missing credentials, tags and cost report against
+// moto_server (through tests/helpers/moto-budgets.ts, which answers the Cost
+// Explorer calls moto lacks as AWS would), and dev token.
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { startMoto, MotoServer } from "./helpers/moto";
-import { BudgetsProxy, resetMoto, seedCostAndUsage, startBudgetsProxy } from "./helpers/moto-budgets";
+import { EXIT } from "../cli/exit-codes";
+import { BIN, MOTO_ACCOUNT, ROOT, runCli, useMotoCli } from "./helpers/cli";
+import { seedCostAndUsage } from "./helpers/moto-budgets";
+import { version } from "../package.json";
 
-const ROOT = path.resolve(__dirname, "..");
-const BIN = path.join(ROOT, "bin/haumana-ops.js");
-const ACCOUNT = "123456789012";
-
-let moto: MotoServer;
-let proxy: BudgetsProxy;
-let tmp: string;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the binary without the caller's AWS config; `aws` adds dummy credentials and the moto endpoint. */
-function run(args: string[], opts: { aws?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: tmp,
-    AWS_CONFIG_FILE: path.join(tmp, "no-config"),
-    AWS_SHARED_CREDENTIALS_FILE: path.join(tmp, "no-credentials"),
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-    HAUMANA_LOCAL_DIR: path.join(tmp, "local"),
-    ...(opts.aws ? { AWS_ENDPOINT_URL: proxy.endpoint, AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" } : {}),
-    ...opts.env,
-  };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: tmp, env, timeout: 20000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as any).code === "number" ? (err as any).code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-beforeAll(async () => {
-  execFileSync(process.execPath, [path.join(ROOT, "scripts/build.js")], { cwd: ROOT, timeout: 60000 });
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "haumana-ops-"));
-  moto = await startMoto();
-  proxy = await startBudgetsProxy(moto.endpoint);
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await moto?.stop();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-beforeEach(async () => {
-  await resetMoto(moto.endpoint);
-  proxy.clear();
-});
+const cli = useMotoCli();
+const run = cli.run;
 
 describe("--help", () => {
   const commands = [[], ["tags"], ["tags", "check"], ["tags", "activate"], ["budget"], ["budget", "create"], ["budget", "show"], ["cost"], ["cost", "report"], ["dev"], ["dev", "token"]];
 
-  test.each(commands.map((c) => [c.join(" ") || "(top level)", c]))("%s: an example of itself and the exit codes, exit 0", async (_name, cmd) => {
+  test.each(commands.map((c) => [c.join(" ") || "(top level)", c]))("%s: an example of itself, the global options and the exit codes, exit 0", async (_name, cmd) => {
     const r = await run([...(cmd as string[]), "--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: haumana-ops/);
     expect(r.stdout).toContain(`\nExamples:\n  $ haumana-ops ${(cmd as string[]).join(" ")}`.trimEnd());
+    for (const option of ["--json", "--profile <name>", "--region <region>", "--debug"]) expect(r.stdout).toContain(option);
     expect(r.stdout).toContain("Exit codes:");
-    for (const code of [0, 1, 2, 3, 4]) expect(r.stdout).toMatch(new RegExp(`\\n  ${code}  \\w`));
+    for (const code of [0, 1, 2, 3, 4, 130]) expect(r.stdout).toMatch(new RegExp(`\\n  ${code}  \\w`));
     expect(r.stdout).toMatch(/3 {2}credentials: .*IAM action/);
+    expect(r.stderr).toBe("");
   });
 
   test("loads no AWS SDK module (start-up stays fast); a command that calls AWS does", async () => {
-    const hook = path.join(tmp, "hook.js");
-    const log = path.join(tmp, "loaded.txt");
+    const hook = path.join(cli.tmp, "hook.js");
+    const log = path.join(cli.tmp, "loaded.txt");
     fs.writeFileSync(
       hook,
       `const M = require("module"); const fs = require("fs"); const load = M._load; const seen = new Set();
@@ -89,6 +41,33 @@ describe("--help", () => {
     expect(fs.readFileSync(log, "utf8")).toBe("");
     await run(["budget", "show"], { env });
     expect(fs.readFileSync(log, "utf8")).toContain("@aws-sdk/client-budgets");
+  });
+});
+
+describe("--version and help", () => {
+  test.each([["--version"], ["-V"]])("%s prints package.json's version on stdout, exit 0", async (flag) => {
+    const r = await run([flag]);
+    expect(r).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
+  });
+
+  test.each([
+    [["help"], /^Usage: haumana-ops \[options\] \[command\]/],
+    [["help", "budget"], /^Usage: haumana-ops budget \[options\] \[command\]/],
+    [["help", "budget", "create"], /^Usage: haumana-ops budget create \[options\]/],
+    [["help", "cost", "report"], /^Usage: haumana-ops cost report \[options\]/],
+    [["budget", "help", "show"], /^Usage: haumana-ops budget show \[options\]/],
+  ])("%j shows that command's page on stdout, exit 0", async (args, usage) => {
+    const r = await run(args as string[]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(usage);
+    expect(r.stderr).toBe("");
+  });
+
+  test("help for a command that does not exist is a usage error (exit 2)", async () => {
+    const r = await run(["help", "budget", "nope"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown command 'budget nope'");
+    expect(r.stdout).toBe("");
   });
 });
 
@@ -104,11 +83,43 @@ describe("usage errors exit 2, message on stderr, nothing on stdout", () => {
     [["budget", "show", "--stack", "nosuch"], /no stack file Pulumi\.nosuch\.yaml \(known stacks: .*prod/],
     [["budget", "create", "--email", "not-an-email", "--dry-run"], /not an email address: not-an-email/],
     [["budget"], /Usage: haumana-ops budget/],
+    [[], /Usage: haumana-ops \[options\]/],
   ])("%j", async (args, message) => {
     const r = await run(args as string[], { aws: true });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe("");
+  });
+});
+
+describe("a stack file that cannot be read is a usage error naming the file (exit 2)", () => {
+  // The CLI reads Pulumi.<stack>.yaml beside its package; a copy of the bundle in a
+  // scratch folder reads the scratch folder's, leaving the real ones alone.
+  let root: string;
+  let bin: string;
+  beforeAll(() => {
+    root = fs.mkdtempSync(path.join(cli.tmp, "repo-"));
+    fs.mkdirSync(path.join(root, "dist"));
+    fs.copyFileSync(path.join(ROOT, "dist/haumana-ops.js"), path.join(root, "dist/haumana-ops.js"));
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(root, "node_modules"));
+    fs.copyFileSync(path.join(ROOT, "Pulumi.prod.yaml"), path.join(root, "Pulumi.prod.yaml"));
+    fs.writeFileSync(path.join(root, "Pulumi.broken.yaml"), "config:\n  aws:region: us-west-2\n  haumana:budgetLimitUsd: [10\n");
+    fs.writeFileSync(path.join(root, "Pulumi.list.yaml"), "- just\n- a list\n");
+    bin = path.join(root, "dist/haumana-ops.js");
+  });
+
+  test.each([
+    ["broken", /cannot read the stack file .*\/Pulumi\.broken\.yaml: .*line 4/],
+    ["list", /cannot read the stack file .*\/Pulumi\.list\.yaml: its top level must be a map/],
+  ])("--stack %s", async (stack, message) => {
+    for (const args of [["budget", "show"], ["tags", "check"], ["cost", "report"], ["budget", "create", "--dry-run"]]) {
+      const r = await runCli([...args, "--stack", stack], { cwd: cli.tmp, env: cli.env({ aws: true }), bin });
+      expect(r.code).toBe(EXIT.USAGE);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toContain(path.join(root, `Pulumi.${stack}.yaml`));
+      expect(r.stdout).toBe("");
+    }
+    expect(cli.proxy.requests).toEqual([]);
   });
 });
 
@@ -122,7 +133,7 @@ describe("missing credentials", () => {
     const r = await run(args as string[]);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain("No usable AWS credentials");
-    expect(r.stderr).toContain("aws sso login --profile <name>");
+    expect(r.stderr).toContain("aws sso login --profile NAME");
     expect(r.stderr).toContain("AWS_ACCESS_KEY_ID");
     expect(r.stderr).toMatch(/\((sts:GetCallerIdentity|ce:ListCostAllocationTags|ce:GetCostAndUsage)\)/);
     expect(r.stdout).toBe("");
@@ -132,10 +143,10 @@ describe("missing credentials", () => {
 describe("AccessDenied from AWS (injected by the proxy in front of moto)", () => {
   test.each([
     [["budget", "show"], "DescribeBudget", "budgets:ViewBudget"],
-    [["budget", "create", "--skip-tag-check"], "CreateBudget", "budgets:ModifyBudget"],
+    [["budget", "create", "--skip-tag-check", "--yes"], "CreateBudget", "budgets:ModifyBudget"],
     [["cost", "report", "--month", "2026-10", "--json"], "GetCostAndUsage", "ce:GetCostAndUsage"],
   ])("%j: names %s's IAM action, exit 3", async (args, operation, action) => {
-    proxy.fail(operation as string, 400, "AccessDeniedException", `User: arn:aws:iam::${ACCOUNT}:user/ci is not authorized to perform: ${action}`);
+    cli.proxy.fail(operation as string, 400, "AccessDeniedException", `User: arn:aws:iam::${MOTO_ACCOUNT}:user/ci is not authorized to perform: ${action}`);
     const r = await run(args as string[], { aws: true });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`Access denied: ${operation} needs the IAM permission ${action}.`);
@@ -144,158 +155,183 @@ describe("AccessDenied from AWS (injected by the proxy in front of moto)", () =>
   });
 });
 
-describe("budget against moto", () => {
-  const raw = () => new BudgetsClient(moto.clientConfig);
-
-  test("--dry-run --json prints the exact CreateBudget request from Pulumi.prod.yaml, and sends nothing", async () => {
-    const r = await run(["budget", "create", "--skip-tag-check", "--dry-run", "--json"], { aws: true });
-    expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ budgetName: "Haumana-Monthly-Budget", accountId: ACCOUNT, dryRun: true, changed: true, tagCheck: "skipped" });
-    expect(out.requests).toHaveLength(1);
-    const first = new Date();
-    expect(out.requests[0].operation).toBe("CreateBudget");
-    expect(out.requests[0].input).toEqual({
-      AccountId: ACCOUNT,
-      Budget: {
-        BudgetName: "Haumana-Monthly-Budget",
-        BudgetType: "COST",
-        TimeUnit: "MONTHLY",
-        TimePeriod: { Start: new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), 1)).toISOString() },
-        BudgetLimit: { Amount: "10", Unit: "USD" },
-        CostFilters: { TagKeyValue: ["user:Project$Haumana"] },
-      },
-      NotificationsWithSubscribers: [80, 100].map((t) => ["ACTUAL", t]).concat([["FORECASTED", 100]]).map(([type, t]) => ({
-        Notification: { NotificationType: type, ComparisonOperator: "GREATER_THAN", Threshold: t, ThresholdType: "PERCENTAGE" },
-        Subscribers: [{ SubscriptionType: "EMAIL", Address: "david.herman@gmail.com" }],
-      })),
-    });
-    expect(proxy.requests.map((q) => q.operation)).toEqual(["GetCallerIdentity", "DescribeBudget"]);
-    const c = raw();
-    await expect(c.send(new DescribeBudgetCommand({ AccountId: ACCOUNT, BudgetName: "Haumana-Monthly-Budget" }))).rejects.toMatchObject({ name: "NotFoundException" });
-    c.destroy();
+describe("tags: a tag that is not active exits 4 from every command", () => {
+  const listed = (...tags: [string, "Active" | "Inactive"][]) => ({
+    CostAllocationTags: tags.map(([TagKey, Status]) => ({ TagKey, Type: "UserDefined", Status, LastUsedDate: "2026-11-30T00:00:00Z" })),
   });
 
-  test("--dry-run in text prints each request and its JSON", async () => {
-    const r = await run(["budget", "create", "--skip-tag-check", "--dry-run", "--limit", "15", "--email", "ops@example.com"], { aws: true });
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain("Dry run: 1 request(s) would be sent");
-    expect(r.stdout).toContain("1. CreateBudget");
-    const json = JSON.parse(r.stdout.slice(r.stdout.indexOf("{")));
-    expect(json.Budget.BudgetLimit).toEqual({ Amount: "15", Unit: "USD" });
-    expect(json.NotificationsWithSubscribers[0].Subscribers).toEqual([{ SubscriptionType: "EMAIL", Address: "ops@example.com" }]);
-    expect(r.stdout).not.toMatch(/\x1b\[/); // not a TTY: no colour
+  test("CostCenter not yet seen by billing: tags check and tags activate both exit 4", async () => {
+    cli.proxy.answer("ListCostAllocationTags", listed(["Project", "Active"], ["Environment", "Active"]));
+    cli.proxy.answer("UpdateCostAllocationTagsStatus", { Errors: [] });
+    const check = await run(["tags", "check"], { aws: true });
+    expect(check.code).toBe(EXIT.PRECONDITION);
+    expect(check.stdout).toMatch(/✗\s+CostCenter=Haumana\s+not yet seen by billing/);
+    const activate = await run(["tags", "activate"], { aws: true });
+    expect(activate.code).toBe(EXIT.PRECONDITION);
+    expect(activate.stdout).toMatch(/✗\s+CostCenter=Haumana\s+not yet seen by billing: cannot be activated yet/);
+    // Nothing inactive, so nothing to activate.
+    expect(cli.proxy.requests.map((q) => q.operation)).toEqual(["ListCostAllocationTags", "ListCostAllocationTags"]);
   });
 
-  test("show on an account without the budget: ✗ and exit 1", async () => {
-    const r = await run(["budget", "show"], { aws: true });
-    expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/✗\s+budget\s+absent/);
-  });
-
-  test("create, create again (no changes), show ✓ (exit 0), then a changed limit plans an UpdateBudget", async () => {
-    const created = await run(["budget", "create", "--skip-tag-check"], { aws: true });
-    expect(created.code).toBe(0);
-    expect(created.stdout).toContain("✓ CreateBudget");
-
-    const again = await run(["budget", "create", "--skip-tag-check"], { aws: true });
-    expect(again.code).toBe(0);
-    expect(again.stdout).toContain("Haumana-Monthly-Budget is up to date: no changes.");
-    expect(again.stderr).toContain("Nothing to change.");
-
-    const shown = await run(["budget", "show"], { aws: true });
-    expect(shown.code).toBe(0);
-    expect(shown.stdout).not.toContain("✗");
-    expect(shown.stdout).toMatch(/✓\s+filter\s+TagKeyValue: user:Project\$Haumana/);
-    expect(shown.stdout).toContain("Matches the config.");
-
-    const json = await run(["budget", "show", "--json"], { aws: true });
-    expect(json.code).toBe(0);
-    const parsed = JSON.parse(json.stdout);
-    expect(parsed).toMatchObject({ exists: true, drift: false, accountId: ACCOUNT });
-    expect(parsed.checks).toHaveLength(9);
-
-    const more = await run(["budget", "create", "--skip-tag-check", "--limit", "20", "--dry-run", "--json"], { aws: true });
-    expect(more.code).toBe(0);
-    const plan = JSON.parse(more.stdout);
-    expect(plan.requests.map((q: any) => q.operation)).toEqual(["UpdateBudget"]);
-    expect(plan.requests[0].input.NewBudget.BudgetLimit).toEqual({ Amount: "20", Unit: "USD" });
-  });
-});
-
-describe("cost report against moto (a past month: GetCostAndUsage only)", () => {
-  beforeEach(async () => {
-    const money = (a: string) => ({ UnblendedCost: { Amount: a, Unit: "USD" } });
-    const period = { Start: "2026-10-01", End: "2026-11-01" };
-    // moto answers the report's two requests in the order they are sent.
-    await seedCostAndUsage(moto.endpoint, [
-      {
-        ResultsByTime: [
-          {
-            TimePeriod: period,
-            Total: {},
-            Groups: [
-              { Keys: ["AWS Lambda"], Metrics: money("0.60") },
-              { Keys: ["Amazon DynamoDB"], Metrics: money("1.20") },
-            ],
-            Estimated: false,
-          },
-        ],
-      },
-      {
-        ResultsByTime: [
-          {
-            TimePeriod: period,
-            Total: {},
-            Groups: [
-              { Keys: ["Project$Haumana"], Metrics: money("1.80") },
-              { Keys: ["Project$"], Metrics: money("0.25") },
-            ],
-            Estimated: false,
-          },
-        ],
-      },
+  test("Environment inactive: tags check exits 4 and says how to fix it; activate activates it (exit 0)", async () => {
+    cli.proxy.answer("ListCostAllocationTags", listed(["Project", "Active"], ["Environment", "Inactive"], ["CostCenter", "Active"]));
+    cli.proxy.answer("UpdateCostAllocationTagsStatus", { Errors: [] });
+    const check = await run(["tags", "check", "--json"], { aws: true });
+    expect(check.code).toBe(EXIT.PRECONDITION);
+    expect(JSON.parse(check.stdout)).toMatchObject({ allActive: false, tags: [{ key: "Project", state: "active" }, { key: "Environment", state: "inactive" }, { key: "CostCenter", state: "active" }] });
+    const text = await run(["tags", "check"], { aws: true });
+    expect(text.stdout).toMatch(/✗\s+Environment=Production\s+inactive\n/);
+    expect(text.stdout).toContain("\nActivate the inactive ones: haumana-ops tags activate\n");
+    const activate = await run(["tags", "activate"], { aws: true });
+    expect(activate.code).toBe(EXIT.OK);
+    expect(cli.proxy.requests.filter((q) => q.operation === "UpdateCostAllocationTagsStatus").map((q) => q.body)).toEqual([
+      { CostAllocationTagsStatus: [{ TagKey: "Environment", Status: "Active" }] },
     ]);
   });
+});
 
-  test("--json is pure JSON with the numbers and the request count", async () => {
-    const r = await run(["cost", "report", "--month", "2026-10", "--json"], { aws: true });
-    expect(r.code).toBe(0);
-    const report = JSON.parse(r.stdout);
-    expect(report).toMatchObject({
-      month: "2026-10",
-      period: { start: "2026-10-01", end: "2026-11-01" },
-      project: { total: 1.8, rows: [{ label: "Amazon DynamoDB", amount: 1.2 }, { label: "AWS Lambda", amount: 0.6 }] },
-      account: { total: 2.05, projectTagged: 1.8, untagged: 0.25 },
-      forecast: { available: false },
-      costExplorerRequests: 2,
+describe("cost report against moto", () => {
+  const money = (a: string) => ({ UnblendedCost: { Amount: a, Unit: "USD" } });
+  const results = (start: string, end: string) => [
+    {
+      ResultsByTime: [
+        {
+          TimePeriod: { Start: start, End: end },
+          Total: {},
+          Groups: [
+            { Keys: ["AWS Lambda"], Metrics: money("0.60") },
+            { Keys: ["Amazon DynamoDB"], Metrics: money("1.20") },
+          ],
+          Estimated: false,
+        },
+      ],
+    },
+    {
+      ResultsByTime: [
+        {
+          TimePeriod: { Start: start, End: end },
+          Total: {},
+          Groups: [
+            { Keys: ["Project$Haumana"], Metrics: money("1.80") },
+            { Keys: ["Project$"], Metrics: money("0.25") },
+          ],
+          Estimated: false,
+        },
+      ],
+    },
+  ];
+
+  describe("a past month: GetCostAndUsage only", () => {
+    // moto answers the report's two requests in the order they are sent.
+    beforeEach(() => seedCostAndUsage(cli.moto.endpoint, results("2026-10-01", "2026-11-01")));
+
+    test("--json is pure JSON with the numbers and the request count; the count is on stderr too", async () => {
+      const r = await run(["cost", "report", "--month", "2026-10", "--json"], { aws: true });
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout);
+      expect(report).toMatchObject({
+        month: "2026-10",
+        period: { start: "2026-10-01", end: "2026-11-01" },
+        project: { total: 1.8, rows: [{ label: "Amazon DynamoDB", amount: 1.2 }, { label: "AWS Lambda", amount: 0.6 }] },
+        account: { total: 2.05, projectTagged: 1.8, untagged: 0.25 },
+        forecast: { available: false },
+        costExplorerRequests: 2,
+        failures: [],
+      });
+      expect(cli.proxy.requests.filter((q) => q.operation === "GetCostAndUsage")).toHaveLength(2);
+      expect(r.stderr).toContain("Cost Explorer requests: 2 ($0.02 at $0.01 each)");
     });
-    expect(proxy.requests.filter((q) => q.operation === "GetCostAndUsage")).toHaveLength(2);
+
+    test("text: a bar chart, the untagged spend; how many requests it made, once, on stderr", async () => {
+      const r = await run(["cost", "report", "--month", "2026-10"], { aws: true });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Amazon DynamoDB\s+\$1\.20\s+█{30}\n/);
+      expect(r.stdout).toMatch(/AWS Lambda\s+\$0\.60\s+█{15}\n/);
+      expect(r.stdout).toMatch(/without a Project tag\s+\$0\.25/);
+      expect(r.stdout).not.toMatch(/request/i);
+      expect(r.stderr.match(/Cost Explorer requests: 2 \(\$0\.02 at \$0\.01 each\)/g)).toHaveLength(1);
+    });
   });
 
-  test("text: a bar chart, the untagged spend and how many requests it made", async () => {
-    const r = await run(["cost", "report", "--month", "2026-10"], { aws: true });
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Amazon DynamoDB\s+\$1\.20\s+█{30}\n/);
-    expect(r.stdout).toMatch(/AWS Lambda\s+\$0\.60\s+█{15}\n/);
-    expect(r.stdout).toMatch(/without a Project tag\s+\$0\.25/);
-    expect(r.stdout).toContain("Cost Explorer requests: 2");
-    expect(r.stderr).toContain("Made 2 Cost Explorer request(s).");
+  describe("the current month (moto has no GetCostForecast: the proxy answers or fails it)", () => {
+    const now = new Date();
+    const day = (d: Date) => d.toISOString().slice(0, 10);
+    const start = day(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)));
+    const end = day(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)));
+    const lastDay = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 0)).getUTCDate() === now.getUTCDate();
+    beforeEach(() => seedCostAndUsage(cli.moto.endpoint, results(start, end)));
+
+    (lastDay ? test.skip : test)("a failed forecast keeps the two answers already paid for, says what failed, counts 3 requests, exit 1", async () => {
+      cli.proxy.fail("GetCostForecast", 400, "ValidationException", "Forecasts need a start date of today or later");
+      const r = await run(["cost", "report"], { aws: true });
+      expect(r.code).toBe(EXIT.FAILURE);
+      expect(r.stdout).toMatch(/Amazon DynamoDB\s+\$1\.20/);
+      expect(r.stdout).toMatch(/without a Project tag\s+\$0\.25/);
+      expect(r.stdout).toContain("Forecast: not available (GetCostForecast failed (see below)); budget $10.00");
+      expect(r.stderr).toContain("error: GetCostForecast failed: ValidationException: Forecasts need a start date of today or later");
+      expect(r.stderr).toContain("Cost Explorer requests: 3 ($0.03 at $0.01 each)");
+      expect(cli.proxy.requests.map((q) => q.operation)).toEqual(["GetCostAndUsage", "GetCostAndUsage", "GetCostForecast"]);
+
+      const json = await run(["cost", "report", "--json"], { aws: true });
+      expect(json.code).toBe(EXIT.FAILURE);
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        project: { total: 1.8 },
+        account: { untagged: 0.25 },
+        forecast: { available: false },
+        failures: [{ operation: "GetCostForecast", code: "aws_error", exitCode: 1 }],
+        costExplorerRequests: 3,
+      });
+    });
+
+    test.each([
+      // month-end total, budget 10: the marker sits at the budget's column of the 40-cell scale
+      ["254 %: the bar runs past the marker at column 16", "23.60", 16, 40],
+      ["51 %: the bar stops at column 20, the marker at the end", "3.30", 40, 20],
+    ])("forecast chart, %s", async (_name, remaining, markerColumn, blocks) => {
+      if (lastDay) return; // nothing left to forecast on the last day of the month
+      cli.proxy.answer("GetCostForecast", { Total: { Amount: remaining, Unit: "USD" }, ForecastResultsByTime: [] });
+      const r = await run(["cost", "report"], { aws: true });
+      expect(r.code).toBe(0);
+      const lines = r.stdout.split("\n");
+      const i = lines.findIndex((l) => l.startsWith("Forecast to month end:"));
+      const chart = lines[i + 1].slice(2);
+      expect(chart.indexOf("│")).toBe(markerColumn);
+      expect((chart.match(/█/g) ?? []).length).toBe(blocks);
+      expect(lines[i + 2].indexOf("└ budget $10.00")).toBe(markerColumn + 2);
+    });
   });
 });
 
-test("dev token prints a token the local issuer signed", async () => {
-  const r = await run(["dev", "token", "--sub", "alice", "--email", "alice@example.com"]);
-  expect(r.code).toBe(0);
-  const token = r.stdout.trim();
-  expect(token.split(".")).toHaveLength(3);
-  process.env.HAUMANA_LOCAL_DIR = path.join(tmp, "local");
-  try {
-    const { localJwks, LOCAL_ISSUER, LOCAL_AUDIENCE } = await import("../local/dev-auth");
-    const { createLocalJWKSet, jwtVerify } = await import("jose");
-    const { payload } = await jwtVerify(token, createLocalJWKSet(await localJwks()), { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE });
-    expect(payload).toMatchObject({ sub: "alice", email: "alice@example.com" });
-  } finally {
-    delete process.env.HAUMANA_LOCAL_DIR;
-  }
+describe("dev token", () => {
+  const verify = async (token: string) => {
+    process.env.HAUMANA_LOCAL_DIR = path.join(cli.tmp, "local");
+    try {
+      const { localJwks, LOCAL_ISSUER, LOCAL_AUDIENCE } = await import("../local/dev-auth");
+      const { createLocalJWKSet, jwtVerify } = await import("jose");
+      return (await jwtVerify(token, createLocalJWKSet(await localJwks()), { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE })).payload;
+    } finally {
+      delete process.env.HAUMANA_LOCAL_DIR;
+    }
+  };
+
+  test("prints a token the local issuer signed, alone on stdout", async () => {
+    const r = await run(["dev", "token", "--sub", "alice", "--email", "alice@example.com"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split(".")).toHaveLength(3);
+    expect(await verify(r.stdout.trim())).toMatchObject({ sub: "alice", email: "alice@example.com" });
+  });
+
+  test("--json: the token with its subject, issuer, audience and expiry", async () => {
+    const r = await run(["dev", "token", "--sub", "alice", "--json"]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ sub: "alice", issuer: "https://haumana.local", audience: "haumana-local" });
+    const payload = await verify(out.token);
+    expect(new Date(out.expiresAt).getTime()).toBe(payload.exp! * 1000);
+  });
+});
+
+test("bin/haumana-ops.js is executable and starts with a node shebang (npm link and ./bin/haumana-ops.js work)", () => {
+  expect(fs.statSync(BIN).mode & 0o111).not.toBe(0);
+  expect(fs.readFileSync(BIN, "utf8").split("\n")[0]).toBe("#!/usr/bin/env node");
 });

@@ -75,7 +75,7 @@ async function describeAll(name: string) {
 
 test("create makes the tag-filtered monthly budget with the three alerts, from the stack config", async () => {
   const config = prodConfig();
-  expect(config).toEqual({ limitUsd: 10, emails: ["david.herman@gmail.com"] });
+  expect(config).toMatchObject({ limitUsd: 10, emails: ["david.herman@gmail.com"], flags: [] });
   const result = await createBudget(deps(), config, { skipTagCheck: true });
   expect(result.changed).toBe(true);
   expect(result.accountId).toBe(ACCOUNT);
@@ -123,7 +123,7 @@ test("a second run changes nothing, sends no writes, and says so", async () => {
       "DescribeSubscribersForNotification",
     ].sort(),
   );
-  expect(renderBudgetCreate(again, plain)).toContain("up to date: no changes");
+  expect(renderBudgetCreate(again, plain)).toBe(`✓ ${BUDGET_NAME} in account ${ACCOUNT} is up to date: nothing to change.`);
   expect(await describeAll(BUDGET_NAME)).toEqual(before);
 });
 
@@ -165,7 +165,7 @@ test("show after create: every item ✓, spend from the budget, exit 0", async (
   expect(result.checks.every((c) => c.ok)).toBe(true);
   expect(result.spend).toEqual({ actual: 0, forecasted: 0, limit: 10, unit: "USD" });
   const text = renderBudgetShow(result, plain);
-  expect(text).toMatch(/✓\s+limit\s+10 USD/);
+  expect(text).toMatch(/✓\s+limit\s+\$10\.00\n/);
   expect(text).not.toContain("✗");
 });
 
@@ -173,7 +173,8 @@ test("show flags a limit that differs from the config", async () => {
   await createBudget(deps(), prodConfig(), { skipTagCheck: true });
   const result = await showBudget(deps(), budgetConfig(readStackSettings("prod"), { limit: 20 }));
   expect(result.exitCode).toBe(1);
-  expect(result.checks.filter((c) => !c.ok)).toEqual([{ item: "limit", ok: false, expected: "20 USD", actual: "10 USD" }]);
+  expect(result.checks.filter((c) => !c.ok)).toEqual([{ item: "limit", ok: false, expected: "$20.00", actual: "$10.00" }]);
+  expect(result.fix).toBe("haumana-ops budget create --limit 20");
 });
 
 test("an alert deleted by hand shows as ✗ and create puts back exactly that one", async () => {
@@ -186,7 +187,7 @@ test("an alert deleted by hand shows as ✗ and create puts back exactly that on
 
   proxy.requests.length = 0;
   const fixed = await createBudget(deps(), prodConfig(), { skipTagCheck: true });
-  expect(writes()).toEqual([
+  expect(writes().map(({ operation, body }) => ({ operation, body }))).toEqual([
     {
       operation: "CreateNotification",
       body: {

@@ -147,7 +147,7 @@ describe("budget create reconciles a changed config", () => {
     const result = await showBudget(deps(), config());
     expect(result.exitCode).toBe(1);
     expect(result.checks.filter((c) => !c.ok).map((c) => [c.item, c.actual])).toEqual([
-      ["limit", "10.0 USD"],
+      ["limit", "$10.00"],
       ["  email keep@example.com", "missing"],
       ["  email new@example.com", "missing"],
       ["  email old@example.com", "subscribed"],
@@ -223,7 +223,8 @@ describe("the Project tag check", () => {
     expect(err).toBeInstanceOf(PreconditionError);
     expect(err).toMatchObject({ code: "tag_not_active", exitCode: 4 });
     expect(err.message).toMatch(message);
-    expect(err.hint).toMatch(/--skip-tag-check/);
+    expect(err.message).toMatch(/--skip-tag-check overrides this/);
+    expect(err.hint).toMatch(/: haumana-ops tags activate$/);
     expect(budgets.calls()).toHaveLength(0);
   });
 
@@ -260,17 +261,25 @@ describe("AccessDenied names the IAM action", () => {
     const err = await createBudget(deps(), budgetConfig({ budgetLimitUsd: 10, alertEmails: ["a@example.com"] }), { skipTagCheck: true }).catch((e) => e);
     expect(err).toBeInstanceOf(CredentialsError);
     expect(err.message).toBe(
-      "Access denied: CreateNotification needs the IAM permission budgets:ModifyBudget. (after 1 of 2 requests succeeded; run budget create again to finish)",
+      "Access denied: CreateNotification needs the IAM permission budgets:ModifyBudget. (after 1 of 2 requests succeeded)",
     );
+    expect(err.hint).toMatch(/\nTo finish, run again: haumana-ops budget create$/);
   });
 });
 
 describe("budgetConfig", () => {
   test("flags override the stack file", () => {
-    expect(budgetConfig({ budgetLimitUsd: 10, alertEmails: ["a@example.com"] })).toEqual({ limitUsd: 10, emails: ["a@example.com"] });
-    expect(budgetConfig({ budgetLimitUsd: 10, alertEmails: ["a@example.com"] }, { limit: 3, email: ["b@example.com", "b@example.com"] })).toEqual({
+    expect(budgetConfig({ stack: "prod", budgetLimitUsd: 10, alertEmails: ["a@example.com"] })).toEqual({
+      limitUsd: 10,
+      emails: ["a@example.com"],
+      source: { limit: "haumana:budgetLimitUsd in Pulumi.prod.yaml", emails: "haumana:alertEmails in Pulumi.prod.yaml" },
+      flags: [],
+    });
+    expect(budgetConfig({ budgetLimitUsd: 10, alertEmails: ["a@example.com"] }, { limit: 3, email: ["b@example.com", "b@example.com"] })).toMatchObject({
       limitUsd: 3,
       emails: ["b@example.com"],
+      source: { limit: "--limit", emails: "--email" },
+      flags: ["--limit", "3", "--email", "b@example.com"],
     });
   });
 

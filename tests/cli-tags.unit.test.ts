@@ -23,7 +23,7 @@ test("check asks for exactly the three keys of the tag set", async () => {
   ]);
 });
 
-test("check: active, inactive and not yet seen; exit 1 unless all active", async () => {
+test("check: active, inactive and not yet seen; exit 4 unless all active", async () => {
   ce.on(ListCostAllocationTagsCommand).resolves({ CostAllocationTags: [tag("Project", "Active"), tag("Environment", "Inactive")] });
   const r = await checkTags(deps(), values);
   expect(r.tags.map((t) => [t.key, t.value, t.state])).toEqual([
@@ -31,10 +31,11 @@ test("check: active, inactive and not yet seen; exit 1 unless all active", async
     ["Environment", "Production", "inactive"],
     ["CostCenter", "Haumana", "not-seen"],
   ]);
-  expect(r.exitCode).toBe(1);
+  expect(r.exitCode).toBe(4);
   const text = renderTagsCheck(r, plain);
   expect(text).toMatch(/✓\s+Project=Haumana\s+active/);
-  expect(text).toMatch(/✗\s+Environment=Production\s+inactive \(run: haumana-ops tags activate\)/);
+  expect(text).toMatch(/✗\s+Environment=Production\s+inactive\n/);
+  expect(text).toMatch(/\nActivate the inactive ones: haumana-ops tags activate$/);
   expect(text).toMatch(/✗\s+CostCenter=Haumana\s+not yet seen by billing \(tags appear up to 24 h after resources carry them\)/);
 });
 
@@ -70,7 +71,7 @@ test("activate sends one request for just the inactive keys; a key not yet seen 
   const text = renderTagsActivate(r, plain);
   expect(text).toMatch(/✗\s+CostCenter=Haumana\s+not yet seen by billing/);
   expect(text).toContain("up to 24 hours after resources carry it");
-  expect(text).toContain("again after 2026-12-02T09:30:00.000Z");
+  expect(text).toContain("then after 2026-12-02T09:30:00.000Z run again: haumana-ops tags activate");
 });
 
 test("activate with everything active sends no update and exits 0", async () => {

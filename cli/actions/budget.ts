@@ -31,10 +31,11 @@ import type {
 } from "@aws-sdk/client-budgets";
 import { PROJECT_TAG } from "../../lib/tags";
 import type { StackSettings } from "../../lib/stack-config";
-import { send, Sender } from "../aws";
+import { BILLING_REGION, CallerIdentity, send, Sender } from "../aws";
 import { AwsRequestError, CliError, PreconditionError, UsageError } from "../errors";
 import { EXIT, ExitCode } from "../exit-codes";
-import { Colours, table } from "../ui";
+import { cliCommand } from "../invocation";
+import { Colours, money, table } from "../ui";
 import type { TagState } from "./tags";
 
 export const BUDGET_NAME = "Haumana-Monthly-Budget";
@@ -54,8 +55,13 @@ export const ALERTS: readonly Alert[] = [
 ];
 
 export interface BudgetConfig {
+  /** Whole cents: Budgets keeps an amount to the cent, and what is compared is what is sent. */
   limitUsd: number;
   emails: string[];
+  /** Where each value came from, for the plan ("--limit", "haumana:budgetLimitUsd in Pulumi.prod.yaml"). */
+  source: { limit: string; emails: string };
+  /** The flags that produced it, to repeat in pasteable hints (["--limit", "25"]). */
+  flags: string[];
 }
 
 export interface BudgetFlags {
@@ -63,16 +69,44 @@ export interface BudgetFlags {
   email?: string[];
 }
 
+/** A USD amount in whole cents, the way Budgets stores it. */
+export function cents(amount: number): number {
+  return Math.round(amount * 100);
+}
+
 /** Config from the stack file, overridden by flags, validated. */
-export function budgetConfig(settings: Pick<StackSettings, "budgetLimitUsd" | "alertEmails">, flags: BudgetFlags = {}): BudgetConfig {
-  const limitUsd = flags.limit ?? settings.budgetLimitUsd;
-  if (!Number.isFinite(limitUsd) || limitUsd <= 0) throw new UsageError(`the budget limit must be a positive number of USD, got ${limitUsd}`);
+export function budgetConfig(settings: Pick<StackSettings, "budgetLimitUsd" | "alertEmails"> & { stack?: string }, flags: BudgetFlags = {}): BudgetConfig {
+  const file = settings.stack ? `Pulumi.${settings.stack}.yaml` : "the stack file";
+  const source = {
+    limit: flags.limit !== undefined ? "--limit" : `haumana:budgetLimitUsd in ${file}`,
+    emails: flags.email?.length ? "--email" : `haumana:alertEmails in ${file}`,
+  };
+  const asked = flags.limit ?? settings.budgetLimitUsd;
+  if (!Number.isFinite(asked) || asked <= 0) throw new UsageError(`the budget limit (${source.limit}) must be a positive number of USD, got ${asked}`);
+  const limitUsd = cents(asked) / 100;
+  if (limitUsd === 0) {
+    throw new UsageError(`the budget limit ${asked} (${source.limit}) rounds to ${money(0)}: Budgets keeps whole cents, so the smallest limit is ${money(0.01)}`);
+  }
   const emails = [...new Set((flags.email?.length ? flags.email : settings.alertEmails).map((e) => e.trim()))];
   const bad = emails.filter((e) => !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e));
   if (bad.length) throw new UsageError(`not an email address: ${bad.join(", ")}`);
   if (emails.length === 0) throw new UsageError("at least one alert email is needed (--email or haumana:alertEmails)");
   if (emails.length > MAX_SUBSCRIBERS) throw new UsageError(`Budgets allows at most ${MAX_SUBSCRIBERS} email subscribers per alert, got ${emails.length}`);
-  return { limitUsd, emails };
+  const flagWords = [
+    ...(flags.limit !== undefined ? ["--limit", amountText(limitUsd)] : []),
+    ...(flags.email?.length ? emails.flatMap((e) => ["--email", e]) : []),
+  ];
+  return { limitUsd, emails, source, flags: flagWords };
+}
+
+/** Whether a stored BudgetLimit is the configured one, to the cent. */
+export function sameLimit(stored: { Amount?: string; Unit?: string } | undefined, limitUsd: number): boolean {
+  return stored?.Unit === BUDGET_UNIT && stored.Amount !== undefined && cents(Number(stored.Amount)) === cents(limitUsd);
+}
+
+function storedLimitText(stored: { Amount?: string; Unit?: string } | undefined): string {
+  if (!stored?.Amount) return "none";
+  return money(Number(stored.Amount), stored.Unit ?? BUDGET_UNIT);
 }
 
 export function firstOfMonthUtc(now: Date): Date {
@@ -143,67 +177,94 @@ export interface BudgetState {
 
 export interface BudgetDeps {
   budgets: Sender;
-  accountId: () => Promise<string>;
+  /** The account id, or who the credentials belong to (account and ARN). */
+  accountId: () => Promise<string | CallerIdentity>;
   now?: () => Date;
   /** Status of the Project cost-allocation tag (one Cost Explorer request). */
   projectTagState?: () => Promise<TagState>;
   /** Wraps waits on AWS (a spinner on a TTY). */
   spin?: <T>(label: string, work: () => Promise<T>) => Promise<T>;
+  /** Asked before the first write, with the plan; throws to stop (cli/context.ts confirm). Absent: no question. */
+  confirm?: (plan: BudgetPlan) => Promise<void>;
+}
+
+export interface BudgetPlan {
+  account: CallerIdentity;
+  requests: PlannedRequest[];
+  config: BudgetConfig;
+}
+
+async function identity(deps: BudgetDeps): Promise<CallerIdentity> {
+  const who = await deps.accountId();
+  return typeof who === "string" ? { account: who } : who;
 }
 
 const noSpin = <T>(_label: string, work: () => Promise<T>) => work();
 
-/** The budget, its managed alerts with their subscribers; undefined when there is no budget. */
-export async function readBudgetState(budgets: Sender, AccountId: string): Promise<BudgetState | undefined> {
-  let budget: Budget | undefined;
-  try {
-    const out = await send<DescribeBudgetCommandOutput>(budgets, new DescribeBudgetCommand({ AccountId, BudgetName: BUDGET_NAME }));
-    budget = out.Budget;
-  } catch (err) {
-    if (err instanceof AwsRequestError && err.awsName === "NotFoundException") return undefined;
-    throw err;
-  }
-  if (!budget) return undefined;
+const isNotFound = (err: unknown) => err instanceof AwsRequestError && err.awsName === "NotFoundException";
 
-  const notifications: Notification[] = [];
-  let NextToken: string | undefined;
-  do {
-    const out = await send<DescribeNotificationsForBudgetCommandOutput>(
-      budgets,
-      new DescribeNotificationsForBudgetCommand({ AccountId, BudgetName: BUDGET_NAME, MaxResults: 100, NextToken }),
-    );
-    notifications.push(...(out.Notifications ?? []));
-    NextToken = out.NextToken;
-  } while (NextToken);
+/**
+ * The budget, its managed alerts with their subscribers; undefined when there is no
+ * budget. Three round trips whatever the number of alerts: the budget and its
+ * notifications are asked for together, then every alert's subscribers together.
+ */
+export async function readBudgetState(budgets: Sender, AccountId: string): Promise<BudgetState | undefined> {
+  const readBudget = send<DescribeBudgetCommandOutput>(budgets, new DescribeBudgetCommand({ AccountId, BudgetName: BUDGET_NAME })).then(
+    (out) => out.Budget,
+    (err) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    },
+  );
+  const readNotifications = (async () => {
+    const notifications: Notification[] = [];
+    let NextToken: string | undefined;
+    do {
+      const out = await send<DescribeNotificationsForBudgetCommandOutput>(
+        budgets,
+        new DescribeNotificationsForBudgetCommand({ AccountId, BudgetName: BUDGET_NAME, MaxResults: 100, NextToken }),
+      );
+      notifications.push(...(out.Notifications ?? []));
+      NextToken = out.NextToken;
+    } while (NextToken);
+    return notifications;
+  })();
+  const [budgetResult, notificationsResult] = await Promise.allSettled([readBudget, readNotifications]);
+  if (budgetResult.status === "rejected") throw budgetResult.reason;
+  const budget = budgetResult.value;
+  if (!budget) return undefined; // the notifications request failed too (NotFound); nothing to read
+  if (notificationsResult.status === "rejected") throw notificationsResult.reason;
+  const notifications = notificationsResult.value;
 
   const claimed = new Set<Notification>();
-  const alerts: ManagedAlert[] = [];
-  for (const alert of ALERTS) {
+  const slots = ALERTS.map((alert) => {
     const existing =
       notifications.find((n) => !claimed.has(n) && sameAlert(n, alert)) ?? notifications.find((n) => !claimed.has(n) && sameSlot(n, alert));
-    if (!existing) {
-      alerts.push({ alert, subscribers: [] });
-      continue;
-    }
-    claimed.add(existing);
-    const subscribers: Subscriber[] = [];
-    let token: string | undefined;
-    do {
-      const out = await send<DescribeSubscribersForNotificationCommandOutput>(
-        budgets,
-        new DescribeSubscribersForNotificationCommand({
-          AccountId,
-          BudgetName: BUDGET_NAME,
-          Notification: cleanNotification(existing),
-          MaxResults: 100,
-          NextToken: token,
-        }),
-      );
-      subscribers.push(...(out.Subscribers ?? []));
-      token = out.NextToken;
-    } while (token);
-    alerts.push({ alert, existing, subscribers });
-  }
+    if (existing) claimed.add(existing);
+    return { alert, existing };
+  });
+  const alerts: ManagedAlert[] = await Promise.all(
+    slots.map(async ({ alert, existing }) => {
+      if (!existing) return { alert, subscribers: [] };
+      const subscribers: Subscriber[] = [];
+      let token: string | undefined;
+      do {
+        const out = await send<DescribeSubscribersForNotificationCommandOutput>(
+          budgets,
+          new DescribeSubscribersForNotificationCommand({
+            AccountId,
+            BudgetName: BUDGET_NAME,
+            Notification: cleanNotification(existing),
+            MaxResults: 100,
+            NextToken: token,
+          }),
+        );
+        subscribers.push(...(out.Subscribers ?? []));
+        token = out.NextToken;
+      } while (token);
+      return { alert, existing, subscribers };
+    }),
+  );
   return { budget, alerts, unmanaged: notifications.filter((n) => !claimed.has(n)) };
 }
 
@@ -229,7 +290,7 @@ export function planBudget(AccountId: string, config: BudgetConfig, state: Budge
     return [
       {
         summary:
-          `create budget ${BUDGET_NAME}: ${desired.BudgetLimit!.Amount} USD a month from ${desired.TimePeriod!.Start!.toISOString().slice(0, 10)}, ` +
+          `create budget ${BUDGET_NAME}: ${money(config.limitUsd)} a month from ${desired.TimePeriod!.Start!.toISOString().slice(0, 10)}, ` +
           `filter ${BUDGET_COST_FILTERS.TagKeyValue[0]}, alerts ${ALERTS.map(alertLabel).join(", ")} → ${config.emails.join(", ")}`,
         request: {
           operation: "CreateBudget",
@@ -246,9 +307,9 @@ export function planBudget(AccountId: string, config: BudgetConfig, state: Budge
   const plan: PlannedRequest[] = [];
   const b = state.budget;
   const changes: string[] = [];
-  const currentAmount = Number(b.BudgetLimit?.Amount);
-  if (currentAmount !== config.limitUsd || b.BudgetLimit?.Unit !== BUDGET_UNIT) {
-    changes.push(`limit ${b.BudgetLimit?.Amount ?? "none"} ${b.BudgetLimit?.Unit ?? ""} → ${desired.BudgetLimit!.Amount} USD`.replace(/\s+/g, " "));
+  if (!sameLimit(b.BudgetLimit, config.limitUsd)) {
+    const keep = b.BudgetLimit?.Amount && b.BudgetLimit.Unit === BUDGET_UNIT ? `; --limit ${amountText(Number(b.BudgetLimit.Amount))} keeps it` : "";
+    changes.push(`limit ${storedLimitText(b.BudgetLimit)} → ${money(config.limitUsd)} (from ${config.source.limit}${config.source.limit === "--limit" ? "" : keep})`);
   }
   if (normalisedFilters(b.CostFilters) !== normalisedFilters(BUDGET_COST_FILTERS)) {
     changes.push(`filter ${JSON.stringify(b.CostFilters ?? {})} → ${JSON.stringify(BUDGET_COST_FILTERS)}`);
@@ -302,7 +363,7 @@ export function planBudget(AccountId: string, config: BudgetConfig, state: Budge
     }
     for (const email of have.filter((e) => !config.emails.includes(e))) {
       plan.push({
-        summary: `remove ${email} from alert ${label}`,
+        summary: `remove ${email} from alert ${label} (not in ${config.source.emails})`,
         request: { operation: "DeleteSubscriber", input: { AccountId, BudgetName: BUDGET_NAME, Notification, Subscriber: emailSubscriber(email) } },
       });
     }
@@ -337,44 +398,60 @@ export interface BudgetCreateOptions {
 export interface BudgetCreateResult {
   budgetName: string;
   accountId: string;
+  /** Who the credentials belong to, when STS said. */
+  accountArn?: string;
   dryRun: boolean;
   /** False when the budget already matched the config. */
   changed: boolean;
   requests: (BudgetRequest & { summary: string })[];
   /** Notifications on the budget left alone because haumana-ops does not manage them. */
   leftAlone: string[];
-  tagCheck: "active" | "skipped";
+  /** The Project tag: active, not checked (--skip-tag-check), or (dry run only) not active yet. */
+  tagCheck: "active" | "skipped" | "inactive" | "not-seen";
   exitCode: ExitCode;
+}
+
+/** Why a budget filtered on Project needs Project active, and what to do about it. */
+export function tagNotActive(state: Exclude<TagState, "active">): { message: string; hint: string } {
+  return {
+    message:
+      `the cost-allocation tag ${PROJECT_TAG.key} is ${state === "not-seen" ? "not yet seen by billing" : "inactive"}, ` +
+      "and a budget filtered on an inactive tag silently tracks $0 (--skip-tag-check overrides this)",
+    hint:
+      state === "not-seen"
+        ? `Billing lists a tag up to 24 hours after resources carry it: deploy (pulumi up), wait, then run: ${cliCommand("tags", "activate")}`
+        : `Activate it: ${cliCommand("tags", "activate")}`,
+  };
 }
 
 export async function createBudget(deps: BudgetDeps, config: BudgetConfig, opts: BudgetCreateOptions = {}): Promise<BudgetCreateResult> {
   const spin = deps.spin ?? noSpin;
   const now = (deps.now ?? (() => new Date()))();
+  let tagCheck: BudgetCreateResult["tagCheck"] = "skipped";
   if (!opts.skipTagCheck) {
     if (!deps.projectTagState) throw new Error("createBudget: projectTagState is required unless skipTagCheck");
     const state = await spin("Checking the Project cost-allocation tag…", deps.projectTagState);
-    if (state !== "active") {
-      throw new PreconditionError(
-        `Refusing to create the budget: the cost-allocation tag ${PROJECT_TAG.key} is ${state === "not-seen" ? "not yet seen by billing" : "inactive"}, ` +
-          `and a budget filtered on an inactive tag silently tracks $0.`,
-        "tag_not_active",
-        state === "not-seen"
-          ? "Billing lists a tag up to 24 hours after resources carry it: deploy (pulumi up), then run `haumana-ops tags activate`. Or pass --skip-tag-check."
-          : "Run `haumana-ops tags activate`, or pass --skip-tag-check.",
-      );
+    tagCheck = state;
+    // A dry run still shows the plan; only a real run refuses.
+    if (state !== "active" && !opts.dryRun) {
+      const why = tagNotActive(state);
+      throw new PreconditionError(`Refusing to create the budget: ${why.message}.`, "tag_not_active", why.hint);
     }
   }
-  const accountId = await spin("Reading the account id…", deps.accountId);
+  const account = await spin("Reading the account id…", () => identity(deps));
+  const accountId = account.account;
   const state = await spin(`Reading budget ${BUDGET_NAME}…`, () => readBudgetState(deps.budgets, accountId));
   const plan = planBudget(accountId, config, state, now);
-  if (!opts.dryRun) {
+  if (!opts.dryRun && plan.length > 0) {
+    await deps.confirm?.({ account, requests: plan, config });
     for (let i = 0; i < plan.length; i++) {
       const p = plan[i];
       try {
         await spin(`${p.request.operation} (${i + 1}/${plan.length})…`, () => send(deps.budgets, toCommand(p.request)));
       } catch (err) {
         if (err instanceof CliError && i > 0) {
-          err.message = `${err.message} (after ${i} of ${plan.length} requests succeeded; run budget create again to finish)`;
+          err.message = `${err.message} (after ${i} of ${plan.length} requests succeeded)`;
+          err.hint = [err.hint, `To finish, run again: ${cliCommand("budget", "create", ...config.flags)}`].filter(Boolean).join("\n");
         }
         throw err;
       }
@@ -383,28 +460,47 @@ export async function createBudget(deps: BudgetDeps, config: BudgetConfig, opts:
   return {
     budgetName: BUDGET_NAME,
     accountId,
+    ...(account.arn ? { accountArn: account.arn } : {}),
     dryRun: !!opts.dryRun,
     changed: plan.length > 0,
     requests: plan.map((p) => ({ ...p.request, summary: p.summary })),
     leftAlone: (state?.unmanaged ?? []).map(alertLabel),
-    tagCheck: opts.skipTagCheck ? "skipped" : "active",
+    tagCheck,
     exitCode: EXIT.OK,
   };
 }
 
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+function accountText(accountId: string, arn?: string): string {
+  return `account ${accountId}${arn ? ` (${arn})` : ""}`;
+}
+
+/** The plan as `budget create` shows it before asking: where it writes, and each change. */
+export function renderBudgetPlan(plan: BudgetPlan, c: Colours): string {
+  const lines = [
+    `${c.bold(BUDGET_NAME)} in ${accountText(plan.account.account, plan.account.arn)}, AWS Budgets (${BILLING_REGION}):`,
+    ...plan.requests.map((p) => `  ${p.request.operation.startsWith("Delete") ? c.red("-") : p.request.operation.startsWith("Create") ? c.green("+") : c.yellow("~")} ${p.summary}`),
+    c.dim(
+      `One budget per account: it tracks the spend of every stack there (all carry ${PROJECT_TAG.key}=${PROJECT_TAG.value}); ` +
+        `the values above come from ${[...new Set([plan.config.source.limit, plan.config.source.emails])].join(" and ")}.`,
+    ),
+  ];
+  return lines.join("\n");
+}
+
 export function renderBudgetCreate(r: BudgetCreateResult, c: Colours): string {
   const lines: string[] = [];
-  if (r.dryRun) {
-    if (!r.changed) lines.push(`${BUDGET_NAME} is up to date: no requests to send.`);
-    else lines.push(`Dry run: ${r.requests.length} request(s) would be sent to AWS Budgets (us-east-1):`);
+  if (!r.changed) {
+    lines.push(`${c.green("✓")} ${BUDGET_NAME} in account ${r.accountId} is up to date: nothing to change.`);
+  } else if (r.dryRun) {
+    lines.push(`Dry run for ${accountText(r.accountId, r.accountArn)}: ${plural(r.requests.length, "request")} would be sent to AWS Budgets (${BILLING_REGION}); none was sent.`);
     r.requests.forEach((q, i) => {
       lines.push("", `${i + 1}. ${c.bold(q.operation)}  ${c.dim(q.summary)}`, JSON.stringify(q.input, null, 2));
     });
-  } else if (!r.changed) {
-    lines.push(`${c.green("✓")} ${BUDGET_NAME} is up to date: no changes.`);
   } else {
     for (const q of r.requests) lines.push(`${c.green("✓")} ${q.operation}: ${q.summary}`);
-    lines.push(`${BUDGET_NAME}: ${r.requests.length} change(s) applied.`);
+    lines.push(`${BUDGET_NAME} in ${accountText(r.accountId, r.accountArn)}: ${plural(r.requests.length, "change")} made.`);
   }
   for (const n of r.leftAlone) lines.push(c.dim(`· left alone: notification ${n} (not managed by haumana-ops)`));
   return lines.join("\n");
@@ -424,24 +520,26 @@ export interface BudgetShowResult {
   accountId: string;
   exists: boolean;
   checks: ShowCheck[];
+  /** Amounts in `unit` (USD). */
   spend?: { actual: number | null; forecasted: number | null; limit: number | null; unit: string };
   otherNotifications: string[];
   drift: boolean;
+  /** The command that reconciles the drift (null when there is none). */
+  fix: string | null;
   exitCode: ExitCode;
 }
 
 export function compareBudget(config: BudgetConfig, state: BudgetState | undefined): ShowCheck[] {
   if (!state) {
-    return [{ item: "budget", ok: false, expected: "present", actual: "absent (run: haumana-ops budget create)" }];
+    return [{ item: "budget", ok: false, expected: "present", actual: "absent" }];
   }
   const b = state.budget;
   const checks: ShowCheck[] = [];
-  const limitText = `${amountText(config.limitUsd)} USD`;
   checks.push({
     item: "limit",
-    ok: Number(b.BudgetLimit?.Amount) === config.limitUsd && b.BudgetLimit?.Unit === BUDGET_UNIT,
-    expected: limitText,
-    actual: b.BudgetLimit ? `${b.BudgetLimit.Amount} ${b.BudgetLimit.Unit}` : "none",
+    ok: sameLimit(b.BudgetLimit, config.limitUsd),
+    expected: money(config.limitUsd),
+    actual: storedLimitText(b.BudgetLimit),
   });
   checks.push({
     item: "period",
@@ -476,7 +574,7 @@ export function compareBudget(config: BudgetConfig, state: BudgetState | undefin
 
 export async function showBudget(deps: BudgetDeps, config: BudgetConfig): Promise<BudgetShowResult> {
   const spin = deps.spin ?? noSpin;
-  const accountId = await spin("Reading the account id…", deps.accountId);
+  const accountId = (await spin("Reading the account id…", () => identity(deps))).account;
   const state = await spin(`Reading budget ${BUDGET_NAME}…`, () => readBudgetState(deps.budgets, accountId));
   const checks = compareBudget(config, state);
   const drift = checks.some((c) => !c.ok);
@@ -499,6 +597,7 @@ export async function showBudget(deps: BudgetDeps, config: BudgetConfig): Promis
       : {}),
     otherNotifications: (state?.unmanaged ?? []).map(alertLabel),
     drift,
+    fix: drift ? cliCommand("budget", "create", ...config.flags) : null,
     exitCode: drift ? EXIT.FAILURE : EXIT.OK,
   };
 }
@@ -511,12 +610,14 @@ export function renderBudgetShow(r: BudgetShowResult, c: Colours): string {
   ]);
   const lines = [`${c.bold(r.budgetName)}  account ${r.accountId}`, table(rows)];
   if (r.spend) {
-    const money = (n: number | null) => (n === null ? "n/a" : `${n.toFixed(2)} ${r.spend!.unit}`);
-    const pct = (n: number | null) => (n === null || !r.spend!.limit ? "" : ` (${Math.round((n / r.spend!.limit) * 100)} % of the limit)`);
-    lines.push("", `Actual spend this month:   ${money(r.spend.actual)}${pct(r.spend.actual)}`);
-    lines.push(`Forecasted to month end:   ${money(r.spend.forecasted)}${pct(r.spend.forecasted)}`);
+    const s = r.spend;
+    const amount = (n: number | null) => (n === null ? "n/a" : money(n, s.unit));
+    const pct = (n: number | null) => (n === null || !s.limit ? "" : ` (${Math.round((n / s.limit) * 100)} % of the ${money(s.limit, s.unit)} limit)`);
+    lines.push("", `Actual spend this month:   ${amount(s.actual)}${pct(s.actual)}`);
+    lines.push(`Forecasted to month end:   ${amount(s.forecasted)}${pct(s.forecasted)}`);
   }
   for (const n of r.otherNotifications) lines.push(c.dim(`· also on the budget, not managed: notification ${n}`));
-  lines.push("", r.drift ? c.red("Drift: run `haumana-ops budget create` to reconcile.") : c.green("Matches the config."));
+  const verdict = !r.exists ? c.red(`No budget yet. Create it: ${r.fix}`) : r.drift ? c.red(`Drift. Reconcile: ${r.fix}`) : c.green("Matches the config.");
+  lines.push("", verdict);
   return lines.join("\n");
 }

@@ -1,14 +1,18 @@
 // The month's cost of Project=Haumana by service (or by day), the forecast to the
 // month's end against the budget, and the account's spend that carries no Project
 // tag. Cost Explorer charges $0.01 a request, so a report makes at most
-// MAX_CE_REQUESTS and says how many it made; it never follows a next page.
+// MAX_CE_REQUESTS and says how many it made; it never follows a next page. Answers
+// already paid for are never thrown away: when a later request fails, the report
+// shows what it has and names what failed (`failures`), and exits with that
+// failure's code.
 import { GetCostAndUsageCommand, GetCostForecastCommand } from "@aws-sdk/client-cost-explorer";
 import type { Expression, GetCostAndUsageCommandInput, GetCostAndUsageCommandOutput, GetCostForecastCommandInput, GetCostForecastCommandOutput } from "@aws-sdk/client-cost-explorer";
 import { PROJECT_TAG } from "../../lib/tags";
 import { send, Sender } from "../aws";
-import { AwsRequestError, UsageError } from "../errors";
+import { AwsRequestError, CliError, UsageError } from "../errors";
 import { EXIT, ExitCode } from "../exit-codes";
-import { bar, Colours, table, usd } from "../ui";
+import { cliCommand } from "../invocation";
+import { bar, Colours, limitBar, money, table } from "../ui";
 
 export const MAX_CE_REQUESTS = 3;
 export const CE_REQUEST_PRICE_USD = 0.01;
@@ -44,9 +48,12 @@ export interface CostReport {
   forecast:
     | { available: true; remaining: number; monthEnd: number; budget: number; percentOfBudget: number; overBudget: boolean }
     | { available: false; reason: string; budget: number };
-  account: { total: number; projectTagged: number; untagged: number; otherProjects: CostRow[] };
+  /** null when its request failed (see failures). */
+  account: { total: number; projectTagged: number; untagged: number; otherProjects: CostRow[] } | null;
   truncated: boolean;
   costExplorerRequests: number;
+  /** Requests that failed after the first answer; the report shows the rest. */
+  failures: { operation: string; code: string; message: string; hint?: string; exitCode: ExitCode }[];
   exitCode: ExitCode;
 }
 
@@ -114,10 +121,24 @@ export async function costReport(deps: CostDeps, opts: CostReportOptions): Promi
     return send<T>(deps.ce, command);
   };
 
-  const project = await spin("Cost Explorer: Haumana cost…", () => ce<GetCostAndUsageCommandOutput>(new GetCostAndUsageCommand(req.projectCost)));
-  const tagged = await spin("Cost Explorer: account cost by Project tag…", () => ce<GetCostAndUsageCommandOutput>(new GetCostAndUsageCommand(req.byProjectTag)));
+  const failures: CostReport["failures"] = [];
+  const failed = (operation: string, err: unknown) => {
+    if (!(err instanceof CliError)) throw err;
+    // Without credentials or permission nothing else can work either: stop there.
+    if (err.exitCode === EXIT.CREDENTIALS && err.code !== "access_denied") throw err;
+    failures.push({ operation, code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}), exitCode: err.exitCode });
+  };
 
-  const truncated = !!project.NextPageToken || !!tagged.NextPageToken;
+  // Without the first answer there is nothing to show: its failure ends the report.
+  const project = await spin("Cost Explorer: Haumana cost…", () => ce<GetCostAndUsageCommandOutput>(new GetCostAndUsageCommand(req.projectCost)));
+  let tagged: GetCostAndUsageCommandOutput | undefined;
+  try {
+    tagged = await spin("Cost Explorer: account cost by Project tag…", () => ce<GetCostAndUsageCommandOutput>(new GetCostAndUsageCommand(req.byProjectTag)));
+  } catch (err) {
+    failed("GetCostAndUsage", err);
+  }
+
+  const truncated = !!project.NextPageToken || !!tagged?.NextPageToken;
   const results = project.ResultsByTime ?? [];
   let rows: CostRow[];
   if (by === "service") {
@@ -138,7 +159,7 @@ export async function costReport(deps: CostDeps, opts: CostReportOptions): Promi
     results.flatMap((r) => [r.Total?.[METRIC]?.Unit, ...(r.Groups ?? []).map((g) => g.Metrics?.[METRIC]?.Unit)]).find((u) => !!u) ?? "USD";
 
   const tagTotals = new Map<string, number>();
-  for (const r of tagged.ResultsByTime ?? []) for (const g of r.Groups ?? []) {
+  for (const r of tagged?.ResultsByTime ?? []) for (const g of r.Groups ?? []) {
     // Keys look like "Project$Haumana"; "Project$" is spend without the tag.
     const value = (g.Keys?.[0] ?? "").replace(/^[^$]*\$/, "");
     tagTotals.set(value, (tagTotals.get(value) ?? 0) + amount(g.Metrics?.[METRIC]));
@@ -163,8 +184,12 @@ export async function costReport(deps: CostDeps, opts: CostReportOptions): Promi
       const monthEnd = round2(projectTotal + remaining);
       forecast = { available: true, remaining, monthEnd, budget, percentOfBudget: pct(monthEnd, budget), overBudget: monthEnd > budget };
     } catch (err) {
-      if (!(err instanceof AwsRequestError && err.awsName === "DataUnavailableException")) throw err;
-      forecast = { available: false, reason: "Cost Explorer has too little cost history to forecast yet", budget };
+      if (err instanceof AwsRequestError && err.awsName === "DataUnavailableException") {
+        forecast = { available: false, reason: "Cost Explorer has too little cost history to forecast yet", budget };
+      } else {
+        failed("GetCostForecast", err);
+        forecast = { available: false, reason: "GetCostForecast failed (see below)", budget };
+      }
     }
   }
 
@@ -175,15 +200,18 @@ export async function costReport(deps: CostDeps, opts: CostReportOptions): Promi
     unit,
     project: { tag: `${PROJECT_TAG.key}=${PROJECT_TAG.value}`, total: projectTotal, rows, estimated: results.some((r) => r.Estimated) },
     forecast,
-    account: {
-      total: accountTotal,
-      projectTagged: round2(tagTotals.get(PROJECT_TAG.value) ?? 0),
-      untagged: round2(tagTotals.get("") ?? 0),
-      otherProjects,
-    },
+    account: tagged
+      ? {
+          total: accountTotal,
+          projectTagged: round2(tagTotals.get(PROJECT_TAG.value) ?? 0),
+          untagged: round2(tagTotals.get("") ?? 0),
+          otherProjects,
+        }
+      : null,
     truncated,
     costExplorerRequests: made,
-    exitCode: EXIT.OK,
+    failures,
+    exitCode: failures[0]?.exitCode ?? EXIT.OK,
   };
 }
 
@@ -192,37 +220,42 @@ function pct(n: number, of: number) {
 }
 
 export function renderCostReport(r: CostReport, c: Colours): string {
+  const $ = (n: number) => money(n, r.unit);
   const lines: string[] = [];
   lines.push(c.bold(`Cost of ${r.project.tag}, ${r.month}`) + c.dim(`  (${r.period.start} to ${r.period.end}, end exclusive${r.project.estimated ? ", estimated" : ""})`));
   if (r.project.rows.length === 0) {
     lines.push(c.dim("  no cost recorded with this tag"));
   } else {
     const max = Math.max(...r.project.rows.map((x) => x.amount));
-    lines.push(table(r.project.rows.map((x) => [`  ${x.label}`, usd(x.amount).padStart(9), c.cyan(bar(x.amount, max))])));
+    lines.push(table(r.project.rows.map((x) => [`  ${x.label}`, $(x.amount).padStart(9), c.cyan(bar(x.amount, max))])));
   }
-  lines.push(`  ${c.bold("Total")} ${usd(r.project.total)}`);
+  lines.push(`  ${c.bold("Total")} ${$(r.project.total)}`);
   lines.push("");
   const f = r.forecast;
   if (f.available) {
     const status = f.overBudget ? c.red("over budget") : c.green("within budget");
-    lines.push(`Forecast to month end: ${usd(f.monthEnd)} of the ${usd(f.budget)} budget (${f.percentOfBudget} %), ${status}`);
-    lines.push(`  ${c.cyan(bar(Math.min(f.monthEnd, f.budget), f.budget, 40))}${c.dim("│")}`);
+    lines.push(`Forecast to month end: ${$(f.monthEnd)} of the ${$(f.budget)} budget (${f.percentOfBudget} %), ${status}`);
+    const chart = limitBar(f.monthEnd, f.budget, 40, c.red);
+    lines.push(`  ${c.cyan(chart.line)}`);
+    lines.push(`  ${" ".repeat(chart.markerColumn)}${c.dim(`└ budget ${$(f.budget)}`)}`);
   } else {
-    lines.push(`Forecast: not available (${f.reason}); budget ${usd(f.budget)}`);
+    lines.push(`Forecast: not available (${f.reason}); budget ${$(f.budget)}`);
   }
   lines.push("");
-  lines.push(`Account spend in the period: ${usd(r.account.total)}`);
-  const acct: string[][] = [
-    [`  tagged ${r.project.tag}`, usd(r.account.projectTagged)],
-    [`  without a ${PROJECT_TAG.key} tag`, usd(r.account.untagged)],
-    ...r.account.otherProjects.map((p) => [`  ${PROJECT_TAG.key}=${p.label}`, usd(p.amount)]),
-  ];
-  lines.push(table(acct));
-  if (r.account.untagged > 0 && r.account.projectTagged === 0 && r.project.total === 0) {
-    lines.push(c.yellow(`  All spend shows as untagged: is ${PROJECT_TAG.key} an active cost-allocation tag? (haumana-ops tags check)`));
+  if (r.account) {
+    lines.push(`Account spend in the period: ${$(r.account.total)}`);
+    const acct: string[][] = [
+      [`  tagged ${r.project.tag}`, $(r.account.projectTagged)],
+      [`  without a ${PROJECT_TAG.key} tag`, $(r.account.untagged)],
+      ...r.account.otherProjects.map((p) => [`  ${PROJECT_TAG.key}=${p.label}`, $(p.amount)]),
+    ];
+    lines.push(table(acct));
+    if (r.account.untagged > 0 && r.account.projectTagged === 0 && r.project.total === 0) {
+      lines.push(c.yellow(`  All spend shows as untagged: is ${PROJECT_TAG.key} an active cost-allocation tag? Check: ${cliCommand("tags", "check")}`));
+    }
+  } else {
+    lines.push("Account spend in the period: not available (GetCostAndUsage by tag failed, see below)");
   }
   if (r.truncated) lines.push(c.yellow(`Results were truncated: the report stops at ${MAX_CE_REQUESTS} Cost Explorer requests.`));
-  lines.push("");
-  lines.push(c.dim(`Cost Explorer requests: ${r.costExplorerRequests} (${usd(r.costExplorerRequests * CE_REQUEST_PRICE_USD)} at ${usd(CE_REQUEST_PRICE_USD)} each)`));
   return lines.join("\n");
 }

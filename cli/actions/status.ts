@@ -18,7 +18,8 @@ import { stackTags } from "../../lib/tags";
 import { send, Sender } from "../aws";
 import { CliError, CredentialsError } from "../errors";
 import { EXIT, ExitCode } from "../exit-codes";
-import { Colours, table, usd } from "../ui";
+import { cliCommand } from "../invocation";
+import { Colours, money, table } from "../ui";
 import { BUDGET_NAME } from "./budget";
 import { readTagStatuses, TagStatus } from "./tags";
 
@@ -297,21 +298,22 @@ export function renderStatus(r: StatusResult, c: Colours, now: Date = new Date()
 
   lines.push("", c.bold(`Budget ${BUDGET_NAME}`));
   if (isUnreadable(r.budget)) lines.push(unreadable(r.budget));
-  else if (!r.budget.exists) lines.push(`  ${c.red("✗")} absent (run: haumana-ops budget create)`);
+  else if (!r.budget.exists) lines.push(`  ${c.red("✗")} absent. Create it: ${cliCommand("budget", "create")}`);
   else {
     const b = r.budget;
     const over = b.actual !== null && b.limit !== null && b.actual > b.limit;
     lines.push(
-      `  ${ok(!over)} ${b.actual === null ? "spend not reported yet" : usd(b.actual)} of ${b.limit === null ? "?" : usd(b.limit)} this month` +
-        (b.forecasted !== null ? `, forecast ${usd(b.forecasted)}` : ""),
+      `  ${ok(!over)} ${b.actual === null ? "spend not reported yet" : money(b.actual)} of ${b.limit === null ? "?" : money(b.limit)} this month` +
+        (b.forecasted !== null ? `, forecast ${money(b.forecasted)}` : ""),
     );
   }
 
   lines.push("", c.bold("Cost-allocation tags"));
   if (isUnreadable(r.tags)) lines.push(unreadable(r.tags));
   else {
-    const text = { active: "active", inactive: "inactive (run: haumana-ops tags activate)", "not-seen": "not yet seen by billing" };
+    const text = { active: "active", inactive: "inactive", "not-seen": "not yet seen by billing" };
     lines.push(table(r.tags.map((t) => [`  ${ok(t.state === "active")}`, `${t.key}=${t.value ?? ""}`, text[t.state]])));
+    if (r.tags.some((t) => t.state === "inactive")) lines.push(`  Activate the inactive ones: ${cliCommand("tags", "activate")}`);
   }
   return lines.join("\n");
 }

@@ -7,6 +7,7 @@ import type { CostAllocationTag, ListCostAllocationTagsCommandOutput, UpdateCost
 import { TAG_KEYS, TagKey, TagSet } from "../../lib/tags";
 import { send, Sender } from "../aws";
 import { EXIT, ExitCode } from "../exit-codes";
+import { cliCommand } from "../invocation";
 import { Colours, table } from "../ui";
 
 export const TAG_VISIBILITY_HOURS = 24;
@@ -51,10 +52,11 @@ export interface TagsCheckResult {
   exitCode: ExitCode;
 }
 
+/** A tag that is not active, inactive or not yet seen, is the same condition from every command: exit 4. */
 export async function checkTags(deps: TagsDeps, values?: TagSet): Promise<TagsCheckResult> {
   const tags = await readTagStatuses(deps.ce, values);
   const allActive = tags.every((t) => t.state === "active");
-  return { tags, allActive, exitCode: allActive ? EXIT.OK : EXIT.FAILURE };
+  return { tags, allActive, exitCode: allActive ? EXIT.OK : EXIT.PRECONDITION };
 }
 
 export type ActivateOutcome = "already-active" | "activated" | "not-seen" | "failed";
@@ -95,10 +97,10 @@ export async function activateTags(deps: TagsDeps, values?: TagSet): Promise<Tag
   };
 }
 
-const STATE_TEXT: Record<TagState, string> = {
-  active: "active",
-  inactive: "inactive (run: haumana-ops tags activate)",
-  "not-seen": `not yet seen by billing (tags appear up to ${TAG_VISIBILITY_HOURS} h after resources carry them)`,
+const STATE_TEXT: Record<TagState, () => string> = {
+  active: () => "active",
+  inactive: () => "inactive",
+  "not-seen": () => `not yet seen by billing (tags appear up to ${TAG_VISIBILITY_HOURS} h after resources carry them)`,
 };
 
 function mark(c: Colours, ok: boolean) {
@@ -110,7 +112,9 @@ function label(t: TagStatus) {
 }
 
 export function renderTagsCheck(r: TagsCheckResult, c: Colours): string {
-  return table(r.tags.map((t) => [mark(c, t.state === "active"), label(t), STATE_TEXT[t.state]]));
+  let text = table(r.tags.map((t) => [mark(c, t.state === "active"), label(t), STATE_TEXT[t.state]()]));
+  if (r.tags.some((t) => t.state === "inactive")) text += `\n\nActivate the inactive ones: ${cliCommand("tags", "activate")}`;
+  return text;
 }
 
 const OUTCOME_TEXT: Record<ActivateOutcome, string> = {
@@ -130,7 +134,7 @@ export function renderTagsActivate(r: TagsActivateResult, c: Colours): string {
   if (r.retryAfter) {
     text +=
       `\n\nBilling lists a tag up to ${TAG_VISIBILITY_HOURS} hours after resources carry it. ` +
-      `Deploy the stack (pulumi up) if you have not, then run \`haumana-ops tags activate\` again after ${r.retryAfter}.`;
+      `Deploy the stack (pulumi up) if you have not, then after ${r.retryAfter} run again: ${cliCommand("tags", "activate")}`;
   }
   return text;
 }

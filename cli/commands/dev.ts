@@ -2,11 +2,10 @@
 import { Command } from "commander";
 import { Context } from "../context";
 import { withExamples } from "./help";
+import { emit } from "./output";
 
 export function registerDev(program: Command, ctx: Context) {
-  const dev = withExamples(program.command("dev").description("Helpers for the local server (never for production)"), [
-    "haumana-ops dev token --sub alice",
-  ]);
+  const dev = withExamples(program.command("dev").description("Helpers for the local server (never for production)"), ["dev token --sub alice"]);
 
   withExamples(
     dev
@@ -15,12 +14,14 @@ export function registerDev(program: Command, ctx: Context) {
       .requiredOption("--sub <id>", "the user id (token subject)")
       .option("--email <address>", "the email claim (default: <sub>@haumana.local)"),
     [
-      "haumana-ops dev token --sub alice",
-      "haumana-ops dev token --sub alice --email alice@example.com",
-      'curl -H "Authorization: Bearer $(haumana-ops dev token --sub alice)" http://127.0.0.1:3000/...',
+      "dev token --sub alice",
+      "dev token --sub alice --email alice@example.com --json",
+      (cli) =>
+        `curl -s -X POST http://127.0.0.1:3000/pieces -H "Authorization: Bearer $(${cli} dev token --sub alice)" ` +
+        `-H 'Content-Type: application/json' -d '{"operation":"sync","pieces":[]}'`,
     ],
   ).action(async (opts: { sub: string; email?: string }) => {
-    const { devToken } = await import("../actions/dev");
-    ctx.ui.print(await devToken(opts));
+    const { devTokenResult, renderDevToken } = await import("../actions/dev");
+    emit(ctx, undefined, await devTokenResult(opts), renderDevToken);
   });
 }

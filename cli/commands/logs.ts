@@ -31,7 +31,6 @@ interface LogsOpts {
   requestId?: string;
   limit: number;
   interval: number;
-  json?: boolean;
 }
 
 export function registerLogs(program: Command, ctx: Context) {
@@ -50,14 +49,13 @@ export function registerLogs(program: Command, ctx: Context) {
       .option("--request-id <id>", "only lines of this request (API Gateway's request id, in the functions' and the access log's lines)")
       .option("--limit <n>", "print at most the newest n lines", positiveInteger, 500)
       .option("-f, --follow", "keep polling for new lines until interrupted")
-      .option("--interval <seconds>", "with --follow: seconds between polls", seconds, 2)
-      .option("--json", "print one JSON object per line (NDJSON) on stdout"),
+      .option("--interval <seconds>", "with --follow: seconds between polls", seconds, 2),
     [
-      "haumana-ops logs",
-      "haumana-ops logs sync-pieces --since 30m",
-      "haumana-ops logs --request-id 6f1c2d3e-0000-4a5b-9c8d-1234567890ab",
-      "haumana-ops logs access --follow",
-      "haumana-ops logs --stack dev --json | jq .json.status",
+      "logs",
+      "logs sync-pieces --since 30m",
+      "logs --request-id 6f1c2d3e-0000-4a5b-9c8d-1234567890ab",
+      "logs access --follow",
+      (cli) => `${cli} logs --stack dev --json | jq .json.status`,
     ],
   ).action(async (only: LogSource | undefined, opts: LogsOpts) => {
     const settings = stackSettings(opts.stack);
@@ -69,7 +67,8 @@ export function registerLogs(program: Command, ctx: Context) {
     const deps = { logs: cloudWatchLogsClient(settings.region) };
     const { ui } = ctx;
     const print = (events: Parameters<typeof renderEvent>[0][]) => {
-      for (const e of events) ui.io.stdout.write((opts.json ? eventJson(e) : renderEvent(e, ui.out)) + "\n");
+      // --json (global): one JSON object per line (NDJSON).
+      for (const e of events) ui.print(ctx.globals.json ? eventJson(e) : renderEvent(e, ui.out));
     };
     const notes = (r: { missing: LogSource[]; truncated: boolean; events: unknown[] }) => {
       for (const s of r.missing) ui.warn(`no log group for ${s} (${all[s]}): not deployed yet, or never written`);

@@ -1,11 +1,12 @@
-// Prints an action's result: pure JSON on stdout under --json, else the text
-// rendering; then sets the exit code the result carries.
+// Prints an action's result: pure JSON on stdout under --json (global), else the
+// text rendering; then sets the exit code the result carries.
 import type { Context } from "../context";
 import type { ExitCode } from "../exit-codes";
 import type { Colours } from "../ui";
 
+/** `json`: kept for callers that pass their own flag; the global --json (ctx.globals.json) counts either way. */
 export function emit<R extends { exitCode: ExitCode }>(ctx: Context, json: boolean | undefined, result: R, render: (r: R, c: Colours) => string) {
-  if (json) {
+  if (json || ctx.globals.json) {
     const { exitCode: _omit, ...data } = result;
     ctx.ui.json(data);
   } else {

@@ -1,6 +1,6 @@
 // `haumana-ops status`: declarations only; the work is in cli/actions/status.ts.
 import { Command } from "commander";
-import { budgetsClient, cloudWatchClient, cloudWatchLogsClient, costExplorerClient, stsClient } from "../aws";
+import { budgetsClient, cloudWatchClient, cloudWatchLogsClient, costExplorerClient, regionFor, stsClient } from "../aws";
 import { Context, stackSettings } from "../context";
 import { STACK_OPTION, withExamples } from "./help";
 import { emit, noteEndpoint } from "./output";
@@ -15,21 +15,20 @@ export function registerStatus(program: Command, ctx: Context) {
           "should have and its state, the budget and this month's spend, and whether the cost-allocation tags are active. " +
           "Exits 1 when an alarm is in ALARM, an alarm is missing, or a part could not be read.",
       )
-      .option(...STACK_OPTION)
-      .option("--json", "print the result as JSON on stdout"),
-    ["haumana-ops status", "haumana-ops status --stack dev --json"],
-  ).action(async (opts: { stack: string; json?: boolean }) => {
+      .option(...STACK_OPTION),
+    ["status", "status --stack dev --json"],
+  ).action(async (opts: { stack: string }) => {
     const settings = stackSettings(opts.stack);
     noteEndpoint(ctx);
     const { stackStatus, renderStatus } = await import("../actions/status");
     const deps = {
-      sts: stsClient(),
+      sts: stsClient(regionFor(settings.region)),
       cloudwatch: cloudWatchClient(settings.region),
       logs: cloudWatchLogsClient(settings.region),
       budgets: budgetsClient(),
       ce: costExplorerClient(),
     };
     const result = await ctx.ui.spin("Reading the stack's status…", () => stackStatus(deps, settings));
-    emit(ctx, opts.json, result, (r, c) => renderStatus(r, c));
+    emit(ctx, undefined, result, (r, c) => renderStatus(r, c));
   });
 }

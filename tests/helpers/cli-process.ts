@@ -1,17 +1,15 @@
 // Runs the built haumana-ops binary as a process, without the caller's AWS
 // config: in a scratch HOME, with dummy credentials and AWS_ENDPOINT_URL pointing
-// at an emulator when asked. For tests that check exit codes and what goes to
-// stdout and stderr.
-import { ChildProcess, execFile, spawn } from "node:child_process";
+// at an emulator when asked, through a `haumana-ops` link on PATH as `npm link`
+// makes one (so the commands it prints read `haumana-ops ...`). For tests that
+// check exit codes and what goes to stdout and stderr.
+import { ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
+import { BIN, cliEnv as userEnv, linkedBinDir, Run, runCli as run } from "./cli";
 
-export const CLI_BIN = path.resolve(__dirname, "../../bin/haumana-ops.js");
+export const CLI_BIN = BIN;
 
-export interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliRun = Run;
 
 export interface CliEnv {
   /** Scratch directory used as HOME and cwd. */
@@ -21,26 +19,21 @@ export interface CliEnv {
   env?: NodeJS.ProcessEnv;
 }
 
+/** The `haumana-ops` link on PATH that the runs start. */
+function linkedBin(o: CliEnv): string {
+  return path.join(linkedBinDir(o.home), "haumana-ops");
+}
+
+/** tests/helpers/cli.ts's user environment, with the emulator and its dummy credentials when asked. */
 export function cliEnv(o: CliEnv): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    HOME: o.home,
-    AWS_CONFIG_FILE: path.join(o.home, "no-config"),
-    AWS_SHARED_CREDENTIALS_FILE: path.join(o.home, "no-credentials"),
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+  return userEnv(o.home, {
     ...(o.endpoint ? { AWS_ENDPOINT_URL: o.endpoint, AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" } : {}),
     ...o.env,
-  };
+  });
 }
 
 export function runCli(args: string[], o: CliEnv, timeoutMs = 30_000): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI_BIN, ...args], { cwd: o.home, env: cliEnv(o), timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as any).code === "number" ? (err as any).code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return run(args, { cwd: o.home, env: cliEnv(o), timeoutMs });
 }
 
 export interface RunningCli {
@@ -55,7 +48,7 @@ export interface RunningCli {
 
 /** Starts a long-running command (logs --follow). */
 export function startCli(args: string[], o: CliEnv): RunningCli {
-  const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd: o.home, env: cliEnv(o), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [linkedBin(o), ...args], { cwd: o.home, env: cliEnv(o), stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d) => (out += d));
