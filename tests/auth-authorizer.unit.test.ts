@@ -234,7 +234,10 @@ describe("authorizer handler: JWKS caching and refetch", () => {
   afterAll(() => jwks.close());
   beforeEach(() => {
     offsetMs = 0;
-    jest.spyOn(Date, "now").mockImplementation(() => realNow() + offsetMs);
+    // The clock stands still but for the test's own jumps: on a busy machine the loops
+    // below may take longer than the 30 s cooldown in real time.
+    const frozen = realNow();
+    jest.spyOn(Date, "now").mockImplementation(() => frozen + offsetMs);
   });
   afterEach(() => jest.restoreAllMocks());
 
