@@ -1,13 +1,16 @@
-// Owns the public API: the REST API, its routes to the functions, the Google-token
-// authorizer in front of the data routes, the `prod` stage with its throttling
-// limits and access log, response compression, and the invoke permissions, each
-// scoped to this API.
+// Owns the public API: the REST API, defined whole by the OpenAPI document built
+// from the route table (infra/openapi.ts: routes, Lambda proxy integrations, the
+// Google-token authorizer), the `prod` stage with its throttling limits and access
+// log, response compression, and the invoke permissions, each scoped to this API. With `adoptRestApiId` the REST API
+// and its stage are imported instead of created: the live URL keeps working and
+// serves this program's functions (docs/cutover.md).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import type { FunctionName } from "../lib/names";
 import { MINIMUM_COMPRESSION_BYTES } from "../lib/limits";
-import { ROUTES } from "../lib/routes";
+import type { FunctionName } from "../lib/names";
+import { arnPath, ROUTES, type Route } from "../lib/routes";
+import { apiDefinition } from "./openapi";
 
 export { ROUTES };
 
@@ -38,11 +41,40 @@ export const METHOD_THROTTLE = {
 // that send Accept-Encoding (iOS does); the local server compresses the same way.
 export { MINIMUM_COMPRESSION_BYTES };
 
+/**
+ * `overwrite`: each update replaces the API's whole definition with the document,
+ * so a route dropped from the table is deleted (and an adopted API loses every
+ * resource, method and authorizer the CDK stack made).
+ */
+export const PUT_REST_API_MODE = "overwrite";
+
 export interface ApiArgs {
   apiName: string;
   functions: Record<FunctionName, aws.lambda.Function>;
+  /** Default: the route table of lib/routes.ts. */
+  routes?: readonly Route[];
+  /** Id of an existing REST API to import, with its `prod` stage, instead of creating one. */
+  adoptRestApiId?: string;
+  /** Pulumi `protect` on the REST API and stage (always on for an adopted API: its id is in every installed app). */
+  protect?: boolean;
   /** Access logging of the stage: the log group, the line format, and what must exist first. */
   accessLog?: { destinationArn: pulumi.Input<string>; format: string; dependsOn: pulumi.Resource[] };
+}
+
+/** The hash that names a deployment: of every input that shapes what the stage serves (key order ignored). */
+export function deploymentHash(definition: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === "object"
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+        : v;
+  return createHash("sha256").update(JSON.stringify(canonical(definition))).digest("hex");
+}
+
+/** Pulumi resource name fragment of a route: `GET users/{userId}/export` → `get-users-userId-export`. */
+export function routeResourceName(route: Route): string {
+  return `${route.method.toLowerCase()}-${route.path.replace(/[{}]/g, "").replace(/\//g, "-")}`;
 }
 
 export class Api extends pulumi.ComponentResource {
@@ -53,97 +85,74 @@ export class Api extends pulumi.ComponentResource {
   constructor(name: string, args: ApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("haumana:infra:Api", name, {}, opts);
     const p = { parent: this };
+    const routes = args.routes ?? ROUTES;
+    const adopt = args.adoptRestApiId;
+    // An adopted API cannot be recreated with the same id: never delete it, even
+    // if the program stops declaring it.
+    const keep = { protect: !!adopt || !!args.protect, ...(adopt ? { retainOnDelete: true } : {}) };
 
-    const api = new aws.apigateway.RestApi(
-      "api",
-      { name: args.apiName, endpointConfiguration: { types: "REGIONAL" }, minimumCompressionSize: String(MINIMUM_COMPRESSION_BYTES) },
-      p,
+    const fnUris = Object.fromEntries(routes.map((r) => [r.fn, args.functions[r.fn].invokeArn]));
+    const body = pulumi.all([args.functions.authorizer.invokeArn, fnUris]).apply(([authorizerUri, uris]) =>
+      JSON.stringify(
+        apiDefinition({
+          title: args.apiName,
+          routes,
+          authorizer: { ...AUTHORIZER_SETTINGS, uri: authorizerUri },
+          integrationUri: (fn) => uris[fn],
+        }),
+      ),
     );
+    // Every setting of the REST API is here, so the deployment hash below sees it.
+    const restApiArgs: aws.apigateway.RestApiArgs = {
+      name: args.apiName,
+      description: "Haumana sync API (generated from lib/routes.ts)",
+      endpointConfiguration: { types: "REGIONAL" },
+      body,
+      putRestApiMode: PUT_REST_API_MODE,
+      minimumCompressionSize: String(MINIMUM_COMPRESSION_BYTES),
+    };
+    const api = new aws.apigateway.RestApi("api", restApiArgs, { ...p, ...keep, ...(adopt ? { import: adopt } : {}) });
     this.restApi = api;
 
+    // Invoke permissions, created before the stage points at a deployment that
+    // needs them (an adopted stage serves live traffic the moment it moves).
     const authorizerFn = args.functions.authorizer;
-    const authorizer = new aws.apigateway.Authorizer(
-      "authorizer",
-      { name: `${args.apiName}-authorizer`, restApi: api.id, authorizerUri: authorizerFn.invokeArn, ...AUTHORIZER_SETTINGS },
-      p,
-    );
-    new aws.lambda.Permission(
-      "authorizer-invoke",
-      {
-        action: "lambda:InvokeFunction",
-        function: authorizerFn.name,
-        principal: "apigateway.amazonaws.com",
-        sourceArn: pulumi.interpolate`${api.executionArn}/authorizers/${authorizer.id}`,
-      },
-      p,
-    );
-
-    // One API Gateway resource per path segment, shared by routes under it.
-    const resources = new Map<string, aws.apigateway.Resource>();
-    const resourceFor = (path: string): aws.apigateway.Resource => {
-      const existing = resources.get(path);
-      if (existing) return existing;
-      const slash = path.lastIndexOf("/");
-      const parentId = slash < 0 ? api.rootResourceId : resourceFor(path.slice(0, slash)).id;
-      const r = new aws.apigateway.Resource(
-        `path-${path.replace(/\//g, "-")}`,
-        { restApi: api.id, parentId, pathPart: path.slice(slash + 1) },
-        p,
-      );
-      resources.set(path, r);
-      return r;
-    };
-
-    const routeResources: pulumi.Resource[] = [];
-    for (const route of ROUTES) {
-      const id = `${route.method.toLowerCase()}-${route.path.replace(/\//g, "-")}`;
-      const fn = args.functions[route.fn];
-      const resource = resourceFor(route.path);
-      const method = new aws.apigateway.Method(
-        id,
-        {
-          restApi: api.id,
-          resourceId: resource.id,
-          httpMethod: route.method,
-          ...(route.authorized ? { authorization: "CUSTOM", authorizerId: authorizer.id } : { authorization: "NONE" }),
-        },
-        p,
-      );
-      const integration = new aws.apigateway.Integration(
-        id,
-        {
-          restApi: api.id,
-          resourceId: resource.id,
-          httpMethod: method.httpMethod,
-          type: "AWS_PROXY",
-          integrationHttpMethod: "POST",
-          uri: fn.invokeArn,
-        },
-        p,
-      );
+    const permissions: pulumi.Resource[] = [
       new aws.lambda.Permission(
-        `${id}-invoke`,
+        "authorizer-invoke",
         {
           action: "lambda:InvokeFunction",
-          function: fn.name,
+          function: authorizerFn.name,
           principal: "apigateway.amazonaws.com",
-          sourceArn: pulumi.interpolate`${api.executionArn}/*/${route.method}/${route.path}`,
+          // The authorizer's id is API Gateway's (it comes from the document).
+          sourceArn: pulumi.interpolate`${api.executionArn}/authorizers/*`,
         },
         p,
-      );
-      routeResources.push(method, integration);
-    }
+      ),
+      ...routes.map(
+        (route) =>
+          new aws.lambda.Permission(
+            `${routeResourceName(route)}-invoke`,
+            {
+              action: "lambda:InvokeFunction",
+              function: args.functions[route.fn].name,
+              principal: "apigateway.amazonaws.com",
+              sourceArn: pulumi.interpolate`${api.executionArn}/*/${route.method}/${arnPath(route.path)}`,
+            },
+            p,
+          ),
+      ),
+    ];
 
-    // A deployment is a snapshot: redeploy whenever the route table, the authorizer
-    // settings or an integration's target change.
-    const targets = pulumi.all([authorizerFn.invokeArn, ...ROUTES.map((r) => args.functions[r.fn].invokeArn)]);
-    const redeployment = targets.apply((uris) =>
-      createHash("sha256").update(JSON.stringify({ ROUTES, AUTHORIZER_SETTINGS, MINIMUM_COMPRESSION_BYTES, uris })).digest("hex"),
-    );
+    // A deployment is a snapshot: redeploy whenever anything the REST API is made
+    // of changes (routes, integrations, authorizer, settings). Created after the
+    // document is applied, so a route removed from the table is not in it.
+    const { tags: _tags, ...shape } = restApiArgs;
+    const redeployment = pulumi.output(shape).apply(deploymentHash);
     const deployment = new aws.apigateway.Deployment(
       "deployment",
       { restApi: api.id, triggers: { redeployment } },
-      { ...p, dependsOn: routeResources },
+      { ...p, dependsOn: permissions },
     );
     const accessLog = args.accessLog;
     this.stage = new aws.apigateway.Stage(
@@ -154,7 +163,7 @@ export class Api extends pulumi.ComponentResource {
         stageName: STAGE_NAME,
         ...(accessLog ? { accessLogSettings: { destinationArn: accessLog.destinationArn, format: accessLog.format } } : {}),
       },
-      { ...p, dependsOn: accessLog?.dependsOn ?? [] },
+      { ...p, ...keep, ...(adopt ? { import: `${adopt}/${STAGE_NAME}` } : {}), dependsOn: accessLog?.dependsOn ?? [] },
     );
     new aws.apigateway.MethodSettings(
       "throttle",

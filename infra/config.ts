@@ -2,7 +2,7 @@
 // pulumi.Config: everything else receives these plain values, so components can be
 // built in tests without faking config. Keys are those of Pulumi.<stack>.yaml.
 import * as pulumi from "@pulumi/pulumi";
-import { PULUMI_PROJECT, type StackSettings } from "../lib/stack-config";
+import { PULUMI_PROJECT, validateOptionalSettings, type StackSettings } from "../lib/stack-config";
 
 /** The settings of lib/stack-config.ts (what the CLI reads from the same file), plus infra's own. */
 export interface StackConfig extends Omit<StackSettings, "stack"> {
@@ -47,5 +47,6 @@ export function loadConfig(): StackConfig {
     alertEmails: stringList(c, "alertEmails"),
     logRetentionDays,
     manageApiGatewayAccount: c.getBoolean("manageApiGatewayAccount") ?? false,
+    ...validateOptionalSettings((k) => c.get(k), "stack config"),
   };
 }

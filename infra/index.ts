@@ -7,6 +7,7 @@ import { stackTags } from "../lib/tags";
 import { AccessLogs } from "./access-logs";
 import { Api, STAGE_NAME } from "./api";
 import { loadConfig } from "./config";
+import { Domain } from "./domain";
 import { Functions } from "./functions";
 import { Identity } from "./identity";
 import { Monitoring } from "./monitoring";
@@ -70,6 +71,8 @@ const api = new Api(
     apiName: names.api,
     functions: functions.functions,
     accessLog: { destinationArn: accessLogs.logGroup.arn, format: ACCESS_LOG_FORMAT, dependsOn: accessLogs.ready },
+    adoptRestApiId: config.adoptRestApiId,
+    protect: config.protectData,
   },
   under,
 );
@@ -88,8 +91,18 @@ const monitoring = new Monitoring(
   },
   under,
 );
+const domain = config.domainName
+  ? new Domain(
+      "domain",
+      { domainName: config.domainName, zoneId: config.domainZoneId, restApiId: api.restApi.id, stageName: api.stage.stageName },
+      under,
+    )
+  : undefined;
 
 export const apiUrl = api.url;
+/** Only with haumana:domainName: the API at the custom domain, and where its DNS name must point. */
+export const apiDomainUrl = domain?.url;
+export const apiDomainTarget = domain?.target;
 export const userPoolId = identity.userPool.id;
 export const identityPoolId = identity.identityPool.id;
 export const piecesTableName = tables.pieces.name;

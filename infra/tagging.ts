@@ -8,6 +8,8 @@ import type { TagSet } from "../lib/tags";
 
 /** AWS resource types in this program that accept `tags`. */
 export const TAGGABLE_TYPES: ReadonlySet<string> = new Set([
+  "aws:acm/certificate:Certificate",
+  "aws:apigateway/domainName:DomainName",
   "aws:apigateway/restApi:RestApi",
   "aws:apigateway/stage:Stage",
   "aws:cloudwatch/logGroup:LogGroup",
@@ -23,6 +25,9 @@ export const TAGGABLE_TYPES: ReadonlySet<string> = new Set([
 /** AWS resource types in this program that have no `tags` input. */
 export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
   "aws:apigateway/account:Account",
+  "aws:acm/certificateValidation:CertificateValidation",
+  "aws:apigateway/basePathMapping:BasePathMapping",
+  "aws:route53/record:Record",
   "aws:apigateway/authorizer:Authorizer",
   "aws:apigateway/deployment:Deployment",
   "aws:apigateway/integration:Integration",

@@ -1,7 +1,12 @@
-// Physical resource names, derived from a stack's name prefix so that stacks can
-// never share (and so never read or write) each other's data.
+// Physical resource names: the one definition the Pulumi program creates resources
+// with and `haumana-ops preflight` checks before it does. Names derive from a
+// stack's name prefix, so stacks never share (and so never read or write) each
+// other's data, and can never equal a name of the live CDK deployment this program
+// replaces (LIVE_NAMES, from ../shared/ios-sync-contract.md): resourceNames()
+// refuses a prefix that would produce one.
 
 export interface ResourceNames {
+  prefix: string;
   userPool: string;
   identityPool: string;
   /** The identity pool's authenticated role (it grants nothing). */
@@ -17,12 +22,92 @@ export interface ResourceNames {
 export const FUNCTION_NAMES = ["auth-sync", "sync-pieces", "sync-sessions", "authorizer"] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
+/** Kinds of name the program creates that live outside the stack's own resources (account- or region-wide). */
+export type NameKind =
+  | "dynamodb-table"
+  | "lambda-function"
+  | "log-group"
+  | "iam-role"
+  | "user-pool"
+  | "identity-pool"
+  | "rest-api"
+  | "api-domain";
+
+export interface PhysicalName {
+  kind: NameKind;
+  name: string;
+  /**
+   * true: AWS refuses a second resource with this name (creating it fails part-way
+   * through `pulumi up`). false: AWS allows duplicates, but look-ups by name (the
+   * console, the CLI, scripts) then find two and may act on the wrong one.
+   */
+  unique: boolean;
+}
+
+export const NAME_KINDS: Record<NameKind, { label: string; unique: boolean }> = {
+  "dynamodb-table": { label: "DynamoDB table", unique: true },
+  "lambda-function": { label: "Lambda function", unique: true },
+  "log-group": { label: "CloudWatch log group", unique: true },
+  "iam-role": { label: "IAM role", unique: true },
+  "user-pool": { label: "Cognito user pool", unique: false },
+  "identity-pool": { label: "Cognito identity pool", unique: false },
+  "rest-api": { label: "API Gateway REST API", unique: false },
+  "api-domain": { label: "API Gateway custom domain", unique: true },
+};
+
+const LIVE_FUNCTIONS = [
+  "haumana-sync-pieces",
+  "haumana-sync-sessions",
+  "haumana-auth-sync",
+  "haumana-export-user-data",
+  "haumana-check-consent-status",
+  "haumana-kws-webhook",
+  "haumana-google-token-authorizer",
+];
+
+/** The live CDK stack `HaumanaStack`: names this program must never create (the contract's last section). */
+export const LIVE_NAMES: readonly PhysicalName[] = [
+  ...["haumana-pieces", "haumana-sessions", "haumana-users"].map((name) => physical("dynamodb-table", name)),
+  ...LIVE_FUNCTIONS.map((name) => physical("lambda-function", name)),
+  ...LIVE_FUNCTIONS.map((name) => physical("log-group", `/aws/lambda/${name}`)),
+  physical("rest-api", "haumana-api"),
+  physical("user-pool", "haumana-users-v2"),
+  physical("user-pool", "haumana-users"),
+];
+
+/** The live REST API every installed app calls (…/prod); the prod stack adopts it instead of creating one. */
+export const LIVE_API = { id: "vageu42qbg", stage: "prod", region: "us-west-2" } as const;
+
+function physical(kind: NameKind, name: string): PhysicalName {
+  return { kind, name, unique: NAME_KINDS[kind].unique };
+}
+
+export class NameCollisionError extends Error {
+  readonly name = "NameCollisionError";
+  readonly code = "name_collision";
+  constructor(
+    message: string,
+    readonly collisions: PhysicalName[],
+  ) {
+    super(message);
+  }
+}
+
+/** Names compare case-insensitively: look-ups in the console and CLI do. */
+const sameName = (a: PhysicalName, b: PhysicalName) => a.kind === b.kind && a.name.toLowerCase() === b.name.toLowerCase();
+
+/** Which of `names` equal a live CDK name. */
+export function liveCollisions(names: readonly PhysicalName[]): PhysicalName[] {
+  return names.filter((n) => LIVE_NAMES.some((l) => sameName(n, l)));
+}
+
 export function resourceNames(prefix: string): ResourceNames {
   if (!/^[a-z][a-z0-9-]{1,30}$/.test(prefix)) {
     throw new Error(`namePrefix must be lower-case letters, digits and dashes: got "${prefix}"`);
   }
   const underscore = prefix.replace(/-/g, "_");
-  return {
+  const names: ResourceNames = {
+    prefix,
     userPool: `${prefix}-users`,
     // Identity pool names allow only [\w ]+.
     identityPool: `${underscore}_identity`,
@@ -34,4 +119,39 @@ export function resourceNames(prefix: string): ResourceNames {
     role: (name) => `${prefix}-${name}-role`,
     logGroup: (name) => `/aws/lambda/${prefix}-${name}`,
   };
+  const clash = liveCollisions(physicalNames(names));
+  if (clash.length > 0) {
+    throw new NameCollisionError(
+      `namePrefix "${prefix}" would reuse names of the live CDK deployment: ${clash.map((c) => c.name).join(", ")}. Pick another prefix (prod uses "haumana-prod").`,
+      clash,
+    );
+  }
+  return names;
+}
+
+export interface PhysicalNameOptions {
+  /** `haumana:domainName`, when the stack has a custom domain. */
+  domainName?: string;
+  /** `haumana:adoptRestApiId`: the REST API is adopted by id, not created under a new name. */
+  adoptRestApiId?: string;
+}
+
+/**
+ * Every name the program gives a resource that AWS keys outside the stack (the
+ * tests hold the program to exactly this list, and preflight checks each one).
+ * An adopted REST API is renamed to `names.api`, so its name is listed too.
+ */
+export function physicalNames(names: ResourceNames, opts: PhysicalNameOptions = {}): PhysicalName[] {
+  return [
+    physical("dynamodb-table", names.piecesTable),
+    physical("dynamodb-table", names.sessionsTable),
+    ...FUNCTION_NAMES.map((fn) => physical("lambda-function", names.fn(fn))),
+    ...FUNCTION_NAMES.map((fn) => physical("log-group", names.logGroup(fn))),
+    ...FUNCTION_NAMES.map((fn) => physical("iam-role", names.role(fn))),
+    physical("iam-role", names.identityRole),
+    physical("user-pool", names.userPool),
+    physical("identity-pool", names.identityPool),
+    physical("rest-api", names.api),
+    ...(opts.domainName ? [physical("api-domain", opts.domainName)] : []),
+  ];
 }

@@ -19,6 +19,38 @@ export interface StackSettings {
   googleClientIds: string[];
   budgetLimitUsd: number;
   alertEmails: string[];
+  /** Optional. Id of an existing REST API (the live one, for prod) that `pulumi up` imports with its `prod` stage. */
+  adoptRestApiId?: string;
+  /** Optional. Custom domain the API is also served at (certificate and base path mapping made by the program). */
+  domainName?: string;
+  /** Optional, with domainName. Route 53 hosted zone that holds the domain: validation and alias records are made there. */
+  domainZoneId?: string;
+}
+
+/** The cutover and custom-domain keys, validated the same way for the CLI and the program. */
+export function validateOptionalSettings(
+  get: (key: string) => unknown,
+  where: string,
+): Pick<StackSettings, "adoptRestApiId" | "domainName" | "domainZoneId"> {
+  const optional = (k: string, pattern: RegExp, what: string): string | undefined => {
+    const v = get(k);
+    if (v === undefined || v === null || v === "") return undefined;
+    if (typeof v !== "string" || !pattern.test(v)) throw new StackConfigError(`${where}: ${PULUMI_PROJECT}:${k} must be ${what}`);
+    return v;
+  };
+  const adoptRestApiId = optional("adoptRestApiId", /^[a-z0-9]{10}$/, "a REST API id (10 lower-case letters and digits)");
+  const domainName = optional(
+    "domainName",
+    /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    "a lower-case DNS name such as api.example.com",
+  );
+  const domainZoneId = optional("domainZoneId", /^Z[A-Z0-9]{5,31}$/, "a Route 53 hosted zone id (Z...)");
+  if (domainZoneId && !domainName) throw new StackConfigError(`${where}: ${PULUMI_PROJECT}:domainZoneId needs ${PULUMI_PROJECT}:domainName`);
+  return {
+    ...(adoptRestApiId ? { adoptRestApiId } : {}),
+    ...(domainName ? { domainName } : {}),
+    ...(domainZoneId ? { domainZoneId } : {}),
+  };
 }
 
 export class StackConfigError extends Error {
@@ -94,5 +126,6 @@ export function readStackSettings(stack: string, root = repoRoot()): StackSettin
     googleClientIds: list("googleClientIds"),
     budgetLimitUsd: limit,
     alertEmails: list("alertEmails"),
+    ...validateOptionalSettings(get, `Pulumi.${stack}.yaml`),
   };
 }

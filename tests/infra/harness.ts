@@ -14,6 +14,8 @@ export interface Recorded {
   id: string;
   inputs: Record<string, any>;
   state: Record<string, any>;
+  /** The `import` option: the id of an existing resource to adopt ("" when created). */
+  importId: string;
   /** From the RegisterResource request: what `pulumi destroy` would honour. */
   protect: boolean;
   retainOnDelete: boolean;
@@ -37,6 +39,10 @@ export interface RunOptions {
    * depend on running functions/ (the packaging test runs the real bundles).
    */
   stubCode?: boolean;
+  /** Config keys to set or override (e.g. "haumana:domainName"), on top of the committed stack file. */
+  config?: Record<string, unknown>;
+  /** Modules the program sees replaced, by path relative to infra/ (e.g. "../lib/routes"). */
+  modules?: Record<string, () => unknown>;
 }
 
 /** Resolves an output; an `expect` inside an un-awaited apply would check nothing. */
@@ -53,8 +59,8 @@ export function engineConfig(stack: string): Record<string, string> {
   return out;
 }
 
-function mockState(type: string, name: string, inputs: Record<string, any>, region: string, n: number) {
-  const id = `${name}-id`;
+function mockState(type: string, name: string, inputs: Record<string, any>, region: string, n: number, importId?: string) {
+  const id = importId || `${name}-id`;
   const s: Record<string, any> = { ...inputs, arn: `arn:aws:mock:${region}:${ACCOUNT}:${type}/${name}` };
   switch (type) {
     case "aws:dynamodb/table:Table":
@@ -78,7 +84,7 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
       s.invokeArn = `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${s.arn}/invocations`;
       return { id: inputs.name, state: s };
     case "aws:apigateway/restApi:RestApi": {
-      const apiId = `api${n}`;
+      const apiId = importId || `api${n}`;
       s.rootResourceId = `root${n}`;
       s.executionArn = `arn:aws:execute-api:${region}:${ACCOUNT}:${apiId}`;
       return { id: apiId, state: s };
@@ -91,7 +97,25 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
       return { id: inputs.name, state: s };
     case "aws:apigateway/stage:Stage":
       s.invokeUrl = `https://${inputs.restApi}.execute-api.${region}.amazonaws.com/${inputs.stageName}`;
-      return { id: `${inputs.restApi}-${inputs.stageName}`, state: s };
+      return { id: importId || `ags-${inputs.restApi}-${inputs.stageName}`, state: s };
+    case "aws:acm/certificate:Certificate":
+      s.arn = `arn:aws:acm:${region}:${ACCOUNT}:certificate/mock-${n}`;
+      s.domainValidationOptions = [
+        {
+          domainName: inputs.domainName,
+          resourceRecordName: `_mock${n}.${inputs.domainName}.`,
+          resourceRecordType: "CNAME",
+          resourceRecordValue: `_mock${n}.acm-validations.aws.`,
+        },
+      ];
+      return { id: s.arn, state: s };
+    case "aws:apigateway/domainName:DomainName":
+      s.regionalDomainName = `d-mock${n}.execute-api.${region}.amazonaws.com`;
+      s.regionalZoneId = "Z2OJLYMUO9EFXC";
+      return { id: inputs.domainName, state: s };
+    case "aws:route53/record:Record":
+      s.fqdn = String(inputs.name).replace(/\.$/, "");
+      return { id: `${inputs.zoneId}_${inputs.name}_${inputs.type}`, state: s };
     default:
       return { id, state: s };
   }
@@ -99,6 +123,10 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
 
 export async function runStack(stack: string, opts: RunOptions = {}): Promise<StackRun> {
   const config = engineConfig(stack);
+  for (const [k, v] of Object.entries(opts.config ?? {})) {
+    if (v === undefined) delete config[k];
+    else config[k] = typeof v === "string" ? v : JSON.stringify(v);
+  }
   const region = config["aws:region"];
   pulumi.runtime.setAllConfig(config);
 
@@ -108,7 +136,7 @@ export async function runStack(stack: string, opts: RunOptions = {}): Promise<St
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        const { id, state } = mockState(args.type, args.name, args.inputs, region, n++);
+        const { id, state } = mockState(args.type, args.name, args.inputs, region, n++, args.id);
         resources.push({
           type: args.type,
           name: args.name,
@@ -116,6 +144,7 @@ export async function runStack(stack: string, opts: RunOptions = {}): Promise<St
           id,
           inputs: args.inputs,
           state,
+          importId: args.id ?? "",
           protect: false,
           retainOnDelete: false,
           parent: "",
@@ -158,6 +187,8 @@ export async function runStack(stack: string, opts: RunOptions = {}): Promise<St
 
   let program: Record<string, unknown> = {};
   jest.isolateModules(() => {
+    // jest.doMock resolves paths from this file; the keys are relative to infra/.
+    for (const [mod, factory] of Object.entries(opts.modules ?? {})) jest.doMock(`../../infra/${mod}`, factory);
     if (opts.stubCode) {
       jest.doMock("../../infra/package", () => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports

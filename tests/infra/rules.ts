@@ -5,11 +5,14 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import { GOOGLE_ISSUERS, GOOGLE_JWKS_URI, GOOGLE_LOGIN_PROVIDER } from "../../lib/google";
 import { API_GATEWAY_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_SECONDS, SYNC_FUNCTION_TIMEOUT_SECONDS } from "../../lib/limits";
-import { FUNCTION_NAMES, resourceNames, type FunctionName } from "../../lib/names";
+import { FUNCTION_NAMES, LIVE_API, LIVE_NAMES, physicalNames, resourceNames, type FunctionName, type NameKind } from "../../lib/names";
+import { arnPath, ROUTES, routeKey } from "../../lib/routes";
 import { readStackSettings, repoRoot } from "../../lib/stack-config";
 import { attributeDefinitions, CHANGE_INDEX, PIECES_TABLE, SESSIONS_TABLE, TTL_ATTRIBUTE, type TableSchema } from "../../lib/tables";
 import { stackTags, TAG_KEYS } from "../../lib/tags";
 import { AUTHORIZED_ROUTES } from "../../functions/core/verify";
+import { deploymentHash } from "../../infra/api";
+import { AUTHORIZER_SCHEME } from "../../infra/openapi";
 import { TAGGABLE_TYPES, UNTAGGABLE_TYPES } from "../../infra/tagging";
 import { actionsOf, operationOfCommand, sdkCalls, sdkCallsIn } from "../../infra/permissions";
 import { METHOD_THROTTLE, MINIMUM_COMPRESSION_BYTES, STAGE_REQUEST_LIMIT } from "../../infra/api";
@@ -59,13 +62,31 @@ export const statements = (doc: unknown): Statement[] => {
   return list(parsed.Statement as any) as unknown as Statement[];
 };
 
-/** "/pieces", "/auth/sync": the full path of an API Gateway resource id. */
-function pathOf(run: StackRun, resourceId: string): string {
-  const api = run.ofType(T.restApi)[0];
-  if (resourceId === api.state.rootResourceId) return "";
-  const r = run.ofType(T.resource).find((x) => x.id === resourceId);
-  if (!r) throw new Error(`unknown API resource ${resourceId}`);
-  return `${pathOf(run, r.inputs.parentId)}/${r.inputs.pathPart}`;
+/** Account-wide names, by resource type: the input holding the name and its kind in lib/names.ts. */
+export const NAMED_TYPES: Record<string, { input: string; kind: NameKind }> = {
+  "aws:dynamodb/table:Table": { input: "name", kind: "dynamodb-table" },
+  "aws:lambda/function:Function": { input: "name", kind: "lambda-function" },
+  "aws:cloudwatch/logGroup:LogGroup": { input: "name", kind: "log-group" },
+  "aws:iam/role:Role": { input: "name", kind: "iam-role" },
+  "aws:cognito/userPool:UserPool": { input: "name", kind: "user-pool" },
+  "aws:cognito/identityPool:IdentityPool": { input: "identityPoolName", kind: "identity-pool" },
+  "aws:apigateway/restApi:RestApi": { input: "name", kind: "rest-api" },
+  "aws:apigateway/domainName:DomainName": { input: "domainName", kind: "api-domain" },
+};
+/** Types whose name input names something inside another resource (a zone's record, a domain's mapping, a certificate's subject). */
+export const SCOPED_NAME_TYPES: ReadonlySet<string> = new Set([
+  "aws:route53/record:Record",
+  "aws:apigateway/basePathMapping:BasePathMapping",
+  "aws:acm/certificate:Certificate",
+]);
+const NAME_INPUT_KEYS = ["name", "identityPoolName", "domainName", "alarmName", "dashboardName", "topicName"];
+
+/** The routes an OpenAPI document defines: "POST /pieces" and its operation. */
+export function openApiRoutes(body: string): { key: string; operation: Record<string, any> }[] {
+  const doc = JSON.parse(body);
+  return Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, operation]) => ({ key: `${method.toUpperCase()} ${path}`, operation })),
+  );
 }
 
 export function stackRules(stack: string) {
@@ -336,70 +357,77 @@ export function stackRules(stack: string) {
   });
 
   describe(`stack ${stack}: API`, () => {
-    const routes = () =>
-      run.ofType(T.method).map((m) => ({ method: m, path: pathOf(run, m.inputs.resourceId) }));
+    /** The document the REST API is built from, as API Gateway receives it. */
+    const served = () => openApiRoutes(one(T.restApi).inputs.body);
 
-    test("the three POST routes, each a Lambda proxy to its function", () => {
-      const target: Record<string, FunctionName> = { "/pieces": "sync-pieces", "/sessions": "sync-sessions", "/auth/sync": "auth-sync" };
-      expect(routes().map((r) => `${r.method.inputs.httpMethod} ${r.path}`).sort()).toEqual(["POST /auth/sync", "POST /pieces", "POST /sessions"]);
-      for (const { method, path } of routes()) {
-        const integrations = run.ofType(T.integration).filter((i) => i.inputs.resourceId === method.inputs.resourceId && i.inputs.httpMethod === "POST");
-        expect(integrations).toHaveLength(1);
-        expect(integrations[0].inputs).toMatchObject({ type: "AWS_PROXY", integrationHttpMethod: "POST", uri: fnNamed(target[path]).state.invokeArn });
+    test("the REST API is defined whole by the document built from the route table, replaced on each change", () => {
+      const api = one(T.restApi);
+      expect(api.inputs).toMatchObject({ name: names.api, putRestApiMode: "overwrite", endpointConfiguration: { types: "REGIONAL" } });
+      expect(JSON.parse(api.inputs.body)).toMatchObject({ openapi: "3.0.1", info: { title: names.api } });
+      // Nothing is defined beside the document: a resource made outside it would
+      // survive a route's removal from the table (and be wiped by the next overwrite).
+      for (const t of [T.resource, T.method, T.integration, T.authorizer]) expect(run.ofType(t)).toEqual([]);
+    });
+
+    test("every route of the table, and nothing else, each a Lambda proxy to its function", () => {
+      expect(served().map((r) => r.key).sort()).toEqual(ROUTES.map(routeKey).sort());
+      for (const route of ROUTES) {
+        const op = served().find((r) => r.key === routeKey(route))!;
+        expect({ route: op.key, integration: op.operation["x-amazon-apigateway-integration"] }).toEqual({
+          route: op.key,
+          integration: { type: "aws_proxy", httpMethod: "POST", uri: fnNamed(route.fn).state.invokeArn, passthroughBehavior: "when_no_match" },
+        });
       }
     });
 
     test("every route but /auth/sync uses the authorizer", () => {
-      const authorizer = one(T.authorizer);
-      for (const { method, path } of routes()) {
-        const expected = path === "/auth/sync" ? { authorization: "NONE" } : { authorization: "CUSTOM", authorizerId: authorizer.id };
-        expect({ path, authorization: method.inputs.authorization, authorizerId: method.inputs.authorizerId }).toEqual({ path, authorizerId: undefined, ...expected });
+      for (const r of served()) {
+        const expected = r.key === "POST /auth/sync" ? undefined : [{ [AUTHORIZER_SCHEME]: [] }];
+        expect({ route: r.key, security: r.operation.security }).toEqual({ route: r.key, security: expected });
       }
     });
 
     test("the authorizer's allow policy names exactly the routes behind it (it is cached across routes)", () => {
-      const behind = routes()
-        .filter((r) => r.method.inputs.authorization === "CUSTOM")
-        .map((r) => `${r.method.inputs.httpMethod} /${r.path.slice(1)}`)
-        .sort();
-      expect(AUTHORIZED_ROUTES.map((r) => `${r.method} /${r.path}`).sort()).toEqual(behind);
+      const behind = served().filter((r) => r.operation.security).map((r) => r.key).sort();
+      expect(AUTHORIZED_ROUTES.map(routeKey).sort()).toEqual(behind);
     });
 
     test("TOKEN authorizer on the Authorization header, cached 300 s, running the authorizer function", () => {
-      expect(one(T.authorizer).inputs).toMatchObject({
-        type: "TOKEN",
-        identitySource: "method.request.header.Authorization",
-        authorizerResultTtlInSeconds: 300,
-        authorizerUri: fnNamed("authorizer").state.invokeArn,
+      const doc = JSON.parse(one(T.restApi).inputs.body);
+      expect(doc.components.securitySchemes).toEqual({
+        [AUTHORIZER_SCHEME]: {
+          type: "apiKey",
+          name: "Authorization",
+          in: "header",
+          "x-amazon-apigateway-authtype": "custom",
+          "x-amazon-apigateway-authorizer": { type: "token", authorizerUri: fnNamed("authorizer").state.invokeArn, authorizerResultTtlInSeconds: 300 },
+        },
       });
     });
 
-    test("every invoke permission is scoped to this API: its routes, and the authorizer", () => {
-      const api = one(T.restApi);
-      const exec = api.state.executionArn;
-      const authorizer = one(T.authorizer);
+    test("every invoke permission is scoped to this API: its routes, and its authorizers", () => {
+      const exec = one(T.restApi).state.executionArn;
       const grants = run.ofType(T.permission).map((p) => `${p.inputs.function} <- ${p.inputs.sourceArn}`).sort();
       expect(grants).toEqual(
         [
-          `${names.fn("authorizer")} <- ${exec}/authorizers/${authorizer.id}`,
-          `${names.fn("sync-pieces")} <- ${exec}/*/POST/pieces`,
-          `${names.fn("sync-sessions")} <- ${exec}/*/POST/sessions`,
-          `${names.fn("auth-sync")} <- ${exec}/*/POST/auth/sync`,
+          `${names.fn("authorizer")} <- ${exec}/authorizers/*`,
+          ...ROUTES.map((r) => `${names.fn(r.fn)} <- ${exec}/*/${r.method}/${arnPath(r.path)}`),
         ].sort(),
       );
+      expect(grants).toContain(`${names.fn("sync-pieces")} <- ${exec}/*/POST/pieces`);
       for (const p of run.ofType(T.permission)) {
         expect(p.inputs).toMatchObject({ action: "lambda:InvokeFunction", principal: "apigateway.amazonaws.com" });
       }
     });
 
-    test("stage prod with throttling, deployed after every route and redeployed when routes change", () => {
+    test("stage prod with throttling, its deployment made after every invoke permission and named by the API's whole definition", () => {
       const api = one(T.restApi);
-      expect(api.inputs.name).toBe(names.api);
       const stage = one(T.stage);
       const deployment = one(T.deployment);
       expect(stage.inputs).toMatchObject({ stageName: "prod", restApi: api.id, deployment: deployment.id });
-      expect(deployment.inputs.triggers).toEqual({ redeployment: expect.stringMatching(/^[0-9a-f]{64}$/) });
-      for (const r of [...run.ofType(T.method), ...run.ofType(T.integration)]) expect(deployment.dependencies).toContain(r.urn);
+      const { tags: _t, ...shape } = api.inputs;
+      expect(deployment.inputs.triggers).toEqual({ redeployment: deploymentHash(shape) });
+      for (const p of run.ofType(T.permission)) expect(deployment.dependencies).toContain(p.urn);
     });
 
     test("throttling: the stage default applies to each method, so the routes together stay within the stage's limit", () => {
@@ -407,7 +435,7 @@ export function stackRules(stack: string) {
       expect(throttle.inputs).toMatchObject({ restApi: one(T.restApi).id, stageName: "prod", methodPath: "*/*" });
       const { throttlingBurstLimit: burst, throttlingRateLimit: rate } = throttle.inputs.settings;
       expect({ burst, rate }).toEqual({ burst: METHOD_THROTTLE.throttlingBurstLimit, rate: METHOD_THROTTLE.throttlingRateLimit });
-      const methods = run.ofType(T.method).length;
+      const methods = served().length;
       expect(burst).toBeGreaterThan(0);
       expect(rate).toBeGreaterThan(0);
       expect(burst * methods).toBeLessThanOrEqual(STAGE_REQUEST_LIMIT.burst);
@@ -419,7 +447,60 @@ export function stackRules(stack: string) {
     test("responses of 1 KB and more are compressed; a change of the setting redeploys", () => {
       expect(one(T.restApi).inputs.minimumCompressionSize).toBe(String(MINIMUM_COMPRESSION_BYTES));
       expect(MINIMUM_COMPRESSION_BYTES).toBe(1024);
-      expect(fs.readFileSync(path.join(repoRoot(), "infra/api.ts"), "utf8")).toMatch(/createHash\("sha256"\)\.update\(JSON\.stringify\(\{[^}]*MINIMUM_COMPRESSION_BYTES/);
+      // The deployment is named by every input of the REST API, this one included.
+      const { tags: _t, ...shape } = one(T.restApi).inputs;
+      expect(one(T.deployment).inputs.triggers.redeployment).toBe(deploymentHash(shape));
+      expect(deploymentHash({ ...shape, minimumCompressionSize: "2048" })).not.toBe(deploymentHash(shape));
+    });
+
+    if (settings.adoptRestApiId) {
+      test("adopts the live REST API and its prod stage by import, at the URL every installed app calls", () => {
+        const api = one(T.restApi);
+        const stage = one(T.stage);
+        expect(settings.adoptRestApiId).toBe(LIVE_API.id);
+        expect({ api: api.importId, stage: stage.importId }).toEqual({ api: LIVE_API.id, stage: `${LIVE_API.id}/prod` });
+        expect(run.outputs.apiUrl).toBe(`https://${LIVE_API.id}.execute-api.${LIVE_API.region}.amazonaws.com/${LIVE_API.stage}`);
+        // The id is compiled into every installed app: destroy must never delete them.
+        for (const r of [api, stage]) expect({ r: r.name, protect: r.protect, retainOnDelete: r.retainOnDelete }).toEqual({ r: r.name, protect: true, retainOnDelete: true });
+        expect(run.resources.filter((r) => r.importId).map((r) => r.type).sort()).toEqual([T.restApi, T.stage].sort());
+      });
+    } else {
+      test("creates its own REST API and stage (nothing imported)", () => {
+        expect(run.resources.filter((r) => r.importId)).toEqual([]);
+        expect(one(T.restApi).protect).toBe(settings.protectData);
+        expect(run.outputs.apiUrl).not.toContain(LIVE_API.id);
+      });
+    }
+  });
+
+  describe(`stack ${stack}: names`, () => {
+    const registered = () =>
+      aws_().flatMap((r) => {
+        const named = NAMED_TYPES[r.type];
+        return named ? [{ kind: named.kind, name: r.inputs[named.input] as string }] : [];
+      });
+
+    test("every named resource type is classified: its name is account-wide (preflight checks it) or scoped to a parent", () => {
+      for (const r of aws_()) {
+        const hasName = NAME_INPUT_KEYS.some((k) => typeof r.inputs[k] === "string");
+        if (!hasName) continue;
+        const classified = r.type in NAMED_TYPES || SCOPED_NAME_TYPES.has(r.type);
+        expect({ type: r.type, classified }).toEqual({ type: r.type, classified: true });
+      }
+    });
+
+    test("the program creates exactly the names of lib/names.ts physicalNames(), which preflight checks", () => {
+      const sort = (xs: { kind: string; name: string }[]) => xs.map((x) => `${x.kind} ${x.name}`).sort();
+      expect(sort(registered())).toEqual(sort(physicalNames(names, settings)));
+    });
+
+    test("no name equals one of the live CDK deployment", () => {
+      const live = new Set(LIVE_NAMES.map((l) => `${l.kind} ${l.name.toLowerCase()}`));
+      const clash = registered().filter((n) => live.has(`${n.kind} ${n.name.toLowerCase()}`));
+      expect(clash).toEqual([]);
+      // Nor any function name the live stack used, whatever the kind.
+      const liveNames = new Set(LIVE_NAMES.map((l) => l.name.toLowerCase()));
+      expect(registered().filter((n) => liveNames.has(n.name.toLowerCase()))).toEqual([]);
     });
   });
 
