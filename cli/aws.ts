@@ -90,6 +90,35 @@ export function cloudWatchLogsClient(stackRegion: string): CloudWatchLogsClient 
   return createClient(CloudWatchLogsClient, regionFor(stackRegion));
 }
 
+/**
+ * The clients `preflight` reads the stack's region (or --region) with; IAM is
+ * global. One factory, so a test points them all at one emulator through
+ * AWS_ENDPOINT_URL.
+ */
+export function regionalClients(stackRegion: string) {
+  const region = regionFor(stackRegion);
+  const { DynamoDBClient } = require("@aws-sdk/client-dynamodb") as typeof import("@aws-sdk/client-dynamodb");
+  const { LambdaClient } = require("@aws-sdk/client-lambda") as typeof import("@aws-sdk/client-lambda");
+  const { IAMClient } = require("@aws-sdk/client-iam") as typeof import("@aws-sdk/client-iam");
+  const { CognitoIdentityProviderClient } = require("@aws-sdk/client-cognito-identity-provider") as typeof import("@aws-sdk/client-cognito-identity-provider");
+  const { CognitoIdentityClient } = require("@aws-sdk/client-cognito-identity") as typeof import("@aws-sdk/client-cognito-identity");
+  const { APIGatewayClient } = require("@aws-sdk/client-api-gateway") as typeof import("@aws-sdk/client-api-gateway");
+  const { CloudFormationClient } = require("@aws-sdk/client-cloudformation") as typeof import("@aws-sdk/client-cloudformation");
+  const { SNSClient } = require("@aws-sdk/client-sns") as typeof import("@aws-sdk/client-sns");
+  return {
+    dynamodb: createClient(DynamoDBClient, region),
+    lambda: createClient(LambdaClient, region),
+    logs: cloudWatchLogsClient(stackRegion),
+    iam: createClient(IAMClient, BILLING_REGION),
+    cognito: createClient(CognitoIdentityProviderClient, region),
+    cognitoIdentity: createClient(CognitoIdentityClient, region),
+    apigateway: createClient(APIGatewayClient, region),
+    cloudformation: createClient(CloudFormationClient, region),
+    cloudwatch: cloudWatchClient(stackRegion),
+    sns: createClient(SNSClient, region),
+  };
+}
+
 /** The operation name of an SDK command ("DescribeBudgetCommand" → "DescribeBudget"). */
 export function operationOf(command: object): string {
   return command.constructor.name.replace(/Command$/, "");

@@ -107,6 +107,21 @@ export const IAM_ACTIONS: Record<string, string> = {
   DescribeLogStreams: "logs:DescribeLogStreams",
   DescribeAlarms: "cloudwatch:DescribeAlarms",
   GetMetricData: "cloudwatch:GetMetricData",
+  // preflight: read-only look-ups of names
+  DescribeTable: "dynamodb:DescribeTable",
+  ListTagsOfResource: "dynamodb:ListTagsOfResource",
+  GetFunction: "lambda:GetFunction",
+  ListTagsForResource: "logs:ListTagsForResource",
+  GetRole: "iam:GetRole",
+  ListUserPools: "cognito-idp:ListUserPools",
+  DescribeUserPool: "cognito-idp:DescribeUserPool",
+  ListIdentityPools: "cognito-identity:ListIdentityPools",
+  DescribeIdentityPool: "cognito-identity:DescribeIdentityPool",
+  GetRestApis: "apigateway:GET",
+  GetRestApi: "apigateway:GET",
+  GetStage: "apigateway:GET",
+  GetDomainName: "apigateway:GET",
+  DescribeStacks: "cloudformation:DescribeStacks",
 };
 
 /** What the request was sent with, for messages that say what to check. */

@@ -12,6 +12,7 @@ import { registerDev } from "./commands/dev";
 import { withExamples } from "./commands/help";
 import { registerLogs } from "./commands/logs";
 import { registerStatus } from "./commands/status";
+import { registerPreflight } from "./commands/preflight";
 import { registerTags } from "./commands/tags";
 import { Context } from "./context";
 import { CliError } from "./errors";
@@ -24,7 +25,7 @@ export const VERSION: string = version;
 export function buildProgram(ctx: Context): Command {
   const { ui } = ctx;
   const program = new Command("haumana-ops")
-    .description("Ops for the Haumana backend: the stack's status and logs, cost-allocation tags, the monthly budget and its alerts, cost reports")
+    .description("Ops for the Haumana backend: the stack's status and logs, cost-allocation tags, the monthly budget and its alerts, cost reports, cutover preflight")
     .version(VERSION, "-V, --version", "print the version")
     .option("--json", "print the result as JSON on stdout (messages stay on stderr)")
     .addOption(new Option("--profile <name>", "AWS profile from ~/.aws/config (default: AWS_PROFILE, else the default credential chain)"))
@@ -48,6 +49,7 @@ export function buildProgram(ctx: Context): Command {
     "budget create --dry-run",
     "budget show",
     "cost report --by day",
+    "preflight --stack prod",
   ]);
   registerTags(program, ctx);
   registerBudget(program, ctx);
@@ -55,6 +57,7 @@ export function buildProgram(ctx: Context): Command {
   registerStatus(program, ctx);
   registerLogs(program, ctx);
   registerDev(program, ctx);
+  registerPreflight(program, ctx);
 
   // `help`, `help budget`, `help budget create`: the help of the deepest command named.
   program

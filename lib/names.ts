@@ -44,15 +44,33 @@ export interface PhysicalName {
   unique: boolean;
 }
 
-export const NAME_KINDS: Record<NameKind, { label: string; unique: boolean }> = {
-  "dynamodb-table": { label: "DynamoDB table", unique: true },
-  "lambda-function": { label: "Lambda function", unique: true },
-  "log-group": { label: "CloudWatch log group", unique: true },
-  "iam-role": { label: "IAM role", unique: true },
-  "user-pool": { label: "Cognito user pool", unique: false },
-  "identity-pool": { label: "Cognito identity pool", unique: false },
-  "rest-api": { label: "API Gateway REST API", unique: false },
-  "api-domain": { label: "API Gateway custom domain", unique: true },
+export interface NameKindInfo {
+  label: string;
+  unique: boolean;
+  /** The Pulumi resource type that carries the name, and the input it is in. */
+  pulumiType: string;
+  nameInput: string;
+}
+
+export const NAME_KINDS: Record<NameKind, NameKindInfo> = {
+  "dynamodb-table": { label: "DynamoDB table", unique: true, pulumiType: "aws:dynamodb/table:Table", nameInput: "name" },
+  "lambda-function": { label: "Lambda function", unique: true, pulumiType: "aws:lambda/function:Function", nameInput: "name" },
+  "log-group": { label: "CloudWatch log group", unique: true, pulumiType: "aws:cloudwatch/logGroup:LogGroup", nameInput: "name" },
+  "iam-role": { label: "IAM role", unique: true, pulumiType: "aws:iam/role:Role", nameInput: "name" },
+  "user-pool": { label: "Cognito user pool", unique: false, pulumiType: "aws:cognito/userPool:UserPool", nameInput: "name" },
+  "identity-pool": {
+    label: "Cognito identity pool",
+    unique: false,
+    pulumiType: "aws:cognito/identityPool:IdentityPool",
+    nameInput: "identityPoolName",
+  },
+  "rest-api": { label: "API Gateway REST API", unique: false, pulumiType: "aws:apigateway/restApi:RestApi", nameInput: "name" },
+  "api-domain": {
+    label: "API Gateway custom domain",
+    unique: true,
+    pulumiType: "aws:apigateway/domainName:DomainName",
+    nameInput: "domainName",
+  },
 };
 
 const LIVE_FUNCTIONS = [
@@ -101,12 +119,13 @@ export function liveCollisions(names: readonly PhysicalName[]): PhysicalName[] {
   return names.filter((n) => LIVE_NAMES.some((l) => sameName(n, l)));
 }
 
-export function resourceNames(prefix: string): ResourceNames {
+/** The stack's names, whether or not they collide with live ones (preflight shows where those live). */
+export function deriveNames(prefix: string): ResourceNames {
   if (!/^[a-z][a-z0-9-]{1,30}$/.test(prefix)) {
     throw new Error(`namePrefix must be lower-case letters, digits and dashes: got "${prefix}"`);
   }
   const underscore = prefix.replace(/-/g, "_");
-  const names: ResourceNames = {
+  return {
     prefix,
     userPool: `${prefix}-users`,
     // Identity pool names allow only [\w ]+.
@@ -119,6 +138,11 @@ export function resourceNames(prefix: string): ResourceNames {
     role: (name) => `${prefix}-${name}-role`,
     logGroup: (name) => `/aws/lambda/${prefix}-${name}`,
   };
+}
+
+/** The stack's names; refuses a prefix that would reuse a name of the live CDK deployment. */
+export function resourceNames(prefix: string): ResourceNames {
+  const names = deriveNames(prefix);
   const clash = liveCollisions(physicalNames(names));
   if (clash.length > 0) {
     throw new NameCollisionError(

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import { GOOGLE_ISSUERS, GOOGLE_JWKS_URI, GOOGLE_LOGIN_PROVIDER } from "../../lib/google";
 import { API_GATEWAY_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_SECONDS, SYNC_FUNCTION_TIMEOUT_SECONDS } from "../../lib/limits";
-import { FUNCTION_NAMES, LIVE_API, LIVE_NAMES, physicalNames, resourceNames, type FunctionName, type NameKind } from "../../lib/names";
+import { FUNCTION_NAMES, LIVE_API, LIVE_NAMES, NAME_KINDS, physicalNames, resourceNames, type FunctionName, type NameKind } from "../../lib/names";
 import { arnPath, ROUTES, routeKey } from "../../lib/routes";
 import { readStackSettings, repoRoot } from "../../lib/stack-config";
 import { attributeDefinitions, CHANGE_INDEX, PIECES_TABLE, SESSIONS_TABLE, TTL_ATTRIBUTE, type TableSchema } from "../../lib/tables";
@@ -62,17 +62,10 @@ export const statements = (doc: unknown): Statement[] => {
   return list(parsed.Statement as any) as unknown as Statement[];
 };
 
-/** Account-wide names, by resource type: the input holding the name and its kind in lib/names.ts. */
-export const NAMED_TYPES: Record<string, { input: string; kind: NameKind }> = {
-  "aws:dynamodb/table:Table": { input: "name", kind: "dynamodb-table" },
-  "aws:lambda/function:Function": { input: "name", kind: "lambda-function" },
-  "aws:cloudwatch/logGroup:LogGroup": { input: "name", kind: "log-group" },
-  "aws:iam/role:Role": { input: "name", kind: "iam-role" },
-  "aws:cognito/userPool:UserPool": { input: "name", kind: "user-pool" },
-  "aws:cognito/identityPool:IdentityPool": { input: "identityPoolName", kind: "identity-pool" },
-  "aws:apigateway/restApi:RestApi": { input: "name", kind: "rest-api" },
-  "aws:apigateway/domainName:DomainName": { input: "domainName", kind: "api-domain" },
-};
+/** Account-wide names, by resource type: the input holding the name and its kind (lib/names.ts). */
+export const NAMED_TYPES: Record<string, { input: string; kind: NameKind }> = Object.fromEntries(
+  Object.entries(NAME_KINDS).map(([kind, k]) => [k.pulumiType, { input: k.nameInput, kind: kind as NameKind }]),
+);
 /** Types whose name input names something inside another resource (a zone's record, a domain's mapping, a certificate's subject). */
 export const SCOPED_NAME_TYPES: ReadonlySet<string> = new Set([
   "aws:route53/record:Record",
