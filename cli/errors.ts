@@ -122,6 +122,8 @@ export const IAM_ACTIONS: Record<string, string> = {
   GetStage: "apigateway:GET",
   GetDomainName: "apigateway:GET",
   DescribeStacks: "cloudformation:DescribeStacks",
+  GetDashboard: "cloudwatch:GetDashboard",
+  ListTopics: "sns:ListTopics",
 };
 
 /** What the request was sent with, for messages that say what to check. */

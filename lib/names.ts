@@ -31,7 +31,10 @@ export type NameKind =
   | "user-pool"
   | "identity-pool"
   | "rest-api"
-  | "api-domain";
+  | "api-domain"
+  | "sns-topic"
+  | "cloudwatch-alarm"
+  | "cloudwatch-dashboard";
 
 export interface PhysicalName {
   kind: NameKind;
@@ -71,6 +74,14 @@ export const NAME_KINDS: Record<NameKind, NameKindInfo> = {
     pulumiType: "aws:apigateway/domainName:DomainName",
     nameInput: "domainName",
   },
+  "sns-topic": { label: "SNS topic", unique: true, pulumiType: "aws:sns/topic:Topic", nameInput: "name" },
+  "cloudwatch-alarm": { label: "CloudWatch alarm", unique: true, pulumiType: "aws:cloudwatch/metricAlarm:MetricAlarm", nameInput: "name" },
+  "cloudwatch-dashboard": {
+    label: "CloudWatch dashboard",
+    unique: true,
+    pulumiType: "aws:cloudwatch/dashboard:Dashboard",
+    nameInput: "dashboardName",
+  },
 };
 
 const LIVE_FUNCTIONS = [
@@ -96,7 +107,7 @@ export const LIVE_NAMES: readonly PhysicalName[] = [
 /** The live REST API every installed app calls (…/prod); the prod stack adopts it instead of creating one. */
 export const LIVE_API = { id: "vageu42qbg", stage: "prod", region: "us-west-2" } as const;
 
-function physical(kind: NameKind, name: string): PhysicalName {
+export function physical(kind: NameKind, name: string): PhysicalName {
   return { kind, name, unique: NAME_KINDS[kind].unique };
 }
 
@@ -161,9 +172,9 @@ export interface PhysicalNameOptions {
 }
 
 /**
- * Every name the program gives a resource that AWS keys outside the stack (the
- * tests hold the program to exactly this list, and preflight checks each one).
- * An adopted REST API is renamed to `names.api`, so its name is listed too.
+ * The names of the program's data and API resources that AWS keys outside the
+ * stack; lib/stack-names.ts adds the ops resources' to make the whole list. An
+ * adopted REST API is renamed to `names.api`, so its name is listed too.
  */
 export function physicalNames(names: ResourceNames, opts: PhysicalNameOptions = {}): PhysicalName[] {
   return [

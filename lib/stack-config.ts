@@ -19,6 +19,8 @@ export interface StackSettings {
   googleClientIds: string[];
   budgetLimitUsd: number;
   alertEmails: string[];
+  /** Optional, default false: the stack sets the region's API Gateway CloudWatch role (one stack per account). */
+  manageApiGatewayAccount: boolean;
   /** Optional. Id of an existing REST API (the live one, for prod) that `pulumi up` imports with its `prod` stage. */
   adoptRestApiId?: string;
   /** Optional. Custom domain the API is also served at (certificate and base path mapping made by the program). */
@@ -126,6 +128,7 @@ export function readStackSettings(stack: string, root = repoRoot()): StackSettin
     googleClientIds: list("googleClientIds"),
     budgetLimitUsd: limit,
     alertEmails: list("alertEmails"),
+    manageApiGatewayAccount: get("manageApiGatewayAccount") === true || get("manageApiGatewayAccount") === "true",
     ...validateOptionalSettings(get, `Pulumi.${stack}.yaml`),
   };
 }

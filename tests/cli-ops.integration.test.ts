@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { BUDGET_NAME } from "../cli/actions/budget";
 import { alarmNames, logGroups, type LogSource } from "../lib/monitoring";
 import { resourceNames } from "../lib/names";
+import { readStackSettings } from "../lib/stack-config";
 import { runCli, startCli } from "./helpers/cli-process";
 import { startMoto, MotoServer } from "./helpers/moto";
 import { BudgetsProxy, resetMoto, startBudgetsProxy } from "./helpers/moto-budgets";
@@ -20,8 +21,11 @@ import { BudgetsProxy, resetMoto, startBudgetsProxy } from "./helpers/moto-budge
 jest.setTimeout(120_000);
 const ROOT = path.resolve(__dirname, "..");
 const ACCOUNT = "123456789012";
-const names = resourceNames("haumana");
-const GROUPS = logGroups("haumana", names.logGroup);
+/** The prod stack's prefix (the CLI's default stack). */
+const PROD = readStackSettings("prod").namePrefix;
+const names = resourceNames(PROD);
+const GROUPS = logGroups(PROD, names.logGroup);
+const PROD_ALARM = (suffix: string) => alarmNames(PROD).find((n) => n.endsWith(`-${suffix}`))!;
 
 let moto: MotoServer;
 let proxy: BudgetsProxy;
@@ -191,7 +195,7 @@ describe("haumana-ops logs", () => {
 async function seedStack(opts: { alarms?: boolean } = {}) {
   seededAt = Date.now();
   if (opts.alarms !== false) {
-    for (const AlarmName of alarmNames("haumana")) {
+    for (const AlarmName of alarmNames(PROD)) {
       await cw.send(
         new PutMetricAlarmCommand({
           AlarmName,
@@ -239,10 +243,10 @@ describe("haumana-ops status", () => {
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
     const s = JSON.parse(r.stdout);
     expect(s).toMatchObject({ stack: "prod", region: "us-west-2", account: { id: ACCOUNT }, inAlarm: [], missingAlarms: [], unreadable: [] });
-    expect(s.alarms.map((a: any) => a.name)).toEqual(alarmNames("haumana"));
+    expect(s.alarms.map((a: any) => a.name)).toEqual(alarmNames(PROD));
     expect(s.alarms.every((a: any) => a.state === "OK")).toBe(true);
     const pieces = s.functions.find((f: any) => f.name === "sync-pieces");
-    expect(pieces).toMatchObject({ functionName: "haumana-sync-pieces", logGroupExists: true, retentionDays: 30, invocations: 42, errors: 0 });
+    expect(pieces).toMatchObject({ functionName: names.fn("sync-pieces"), logGroupExists: true, retentionDays: 30, invocations: 42, errors: 0 });
     expect(Date.now() - Date.parse(pieces.lastLogAt)).toBeLessThan(60 * MIN);
     expect(s.functions.find((f: any) => f.name === "authorizer")).toMatchObject({ logGroupExists: false, lastLogAt: null });
     expect(s.budget).toMatchObject({ name: BUDGET_NAME, exists: true, limit: 10 });
@@ -263,15 +267,15 @@ describe("haumana-ops status", () => {
 
   test("an alarm in ALARM: named on the screen, exit 1", async () => {
     await seedStack();
-    await cw.send(new SetAlarmStateCommand({ AlarmName: "Haumana-API-5XX", StateValue: "ALARM", StateReason: "Threshold Crossed" }));
+    await cw.send(new SetAlarmStateCommand({ AlarmName: PROD_ALARM("API-5XX"), StateValue: "ALARM", StateReason: "Threshold Crossed" }));
     const r = await cli(["status"]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/✗ +Haumana-API-5XX +ALARM +since \d+ s ago +runbook: Haumana-API-5XX/);
-    const n = alarmNames("haumana").length;
+    expect(r.stdout).toMatch(new RegExp(`✗ +${PROD_ALARM("API-5XX")} +ALARM +since \\d+ s ago +runbook: ${PROD_ALARM("API-5XX")}`));
+    const n = alarmNames(PROD).length;
     expect(r.stdout).toContain(`Alarms  ${n}: ${n - 1} OK, 1 in ALARM`);
     const j = await cli(["status", "--json"]);
     expect(j.code).toBe(1);
-    expect(JSON.parse(j.stdout).inAlarm).toEqual(["Haumana-API-5XX"]);
+    expect(JSON.parse(j.stdout).inAlarm).toEqual([PROD_ALARM("API-5XX")]);
   });
 
   test("a stack without its alarms (not deployed), and a part that cannot be read: shown, exit 1", async () => {
@@ -280,7 +284,7 @@ describe("haumana-ops status", () => {
     const r = await cli(["status", "--json"]);
     expect(r.code).toBe(1);
     const s = JSON.parse(r.stdout);
-    expect(s.missingAlarms).toEqual(alarmNames("haumana"));
+    expect(s.missingAlarms).toEqual(alarmNames(PROD));
     expect(s.unreadable).toEqual(["tags"]);
     expect(s.tags.error).toContain("ce:ListCostAllocationTags");
     expect(s.budget).toMatchObject({ exists: true });

@@ -13,6 +13,8 @@ import { CognitoIdentityProviderClient, CreateUserPoolCommand } from "@aws-sdk/c
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { CreateFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { CloudWatchClient, PutDashboardCommand, PutMetricAlarmCommand } from "@aws-sdk/client-cloudwatch";
+import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { parseStackState, preflight, renderPreflight, type PreflightResult } from "../cli/actions/preflight";
 import { regionalClients } from "../cli/aws";
 import { run } from "../cli/program";
@@ -168,7 +170,7 @@ test("a stack on the live names collides on every table, function and log group,
       owner: { cloudFormationStack: "HaumanaStack", cloudFormationStatus: "CREATE_COMPLETE" },
     },
   ]);
-  expect(byName["haumana-sync-pieces"].found[0].owner.cloudFormationStack).toBe("HaumanaStack");
+  expect(byName["haumana-sync-pieces"].found[0].owner?.cloudFormationStack).toBe("HaumanaStack");
   expect(byName["/aws/lambda/haumana-sync-pieces"].found[0].owner).toEqual({});
   // The orphaned pool: AWS allows the duplicate name, the report says why it matters.
   expect(byName["haumana-users"]).toMatchObject({ kind: "user-pool", unique: false });
@@ -235,7 +237,7 @@ test("an edge-optimized API to adopt is refused with the command that converts i
   expect(r.exitCode).toBe(1);
 });
 
-test("leftovers of an earlier attempt collide; with the stack's exported state they are its own (exit 0)", async () => {
+test("leftovers of an earlier attempt collide (ops names too); with the stack's exported state the ones it holds are its own", async () => {
   const dev = readStackSettings("dev");
   const ddb = new DynamoDBClient(c());
   await ddb.send(
@@ -250,9 +252,35 @@ test("leftovers of an earlier attempt collide; with the stack's exported state t
   const logs = new CloudWatchLogsClient(c());
   await logs.send(new CreateLogGroupCommand({ logGroupName: "/aws/lambda/haumana-dev-sync-pieces" }));
   logs.destroy();
+  // The ops resources' names are checked too (lib/stack-names.ts).
+  const sns = new SNSClient(c());
+  await sns.send(new CreateTopicCommand({ Name: "haumana-dev-alarms" }));
+  sns.destroy();
+  const cw = new CloudWatchClient(c());
+  await cw.send(
+    new PutMetricAlarmCommand({
+      AlarmName: "Haumana-dev-API-5XX",
+      Namespace: "AWS/ApiGateway",
+      MetricName: "5XXError",
+      Statistic: "Sum",
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 5,
+      ComparisonOperator: "GreaterThanThreshold",
+    }),
+  );
+  await cw.send(new PutDashboardCommand({ DashboardName: "Haumana-dev", DashboardBody: JSON.stringify({ widgets: [] }) }));
+  cw.destroy();
 
   const r = await check(dev);
-  expect(collisions(r).map((n) => n.name).sort()).toEqual(["/aws/lambda/haumana-dev-sync-pieces", "haumana-dev-pieces"]);
+  expect(collisions(r).map((n) => `${n.kind} ${n.name}`).sort()).toEqual([
+    "cloudwatch-alarm Haumana-dev-API-5XX",
+    "cloudwatch-dashboard Haumana-dev",
+    "dynamodb-table haumana-dev-pieces",
+    "log-group /aws/lambda/haumana-dev-sync-pieces",
+    "sns-topic haumana-dev-alarms",
+  ]);
+  expect(renderPreflight(r, plain)).toMatch(/✗\s+SNS topic\s+haumana-dev-alarms\s+exists: arn:aws:sns:us-west-2:123456789012:haumana-dev-alarms\n/);
   expect(r.exitCode).toBe(1);
   // Dev adopts nothing: the routes the table lacks are reported, not blocking.
   expect(r.adopt).toBeUndefined();
@@ -269,7 +297,7 @@ test("leftovers of an earlier attempt collide; with the stack's exported state t
   });
   const owned = await check(dev, { state: parseStackState(exported, "state.json") });
   expect(owned.names.filter((n) => n.status === "this-stack").map((n) => n.name).sort()).toEqual(["/aws/lambda/haumana-dev-sync-pieces", "haumana-dev-pieces"]);
-  expect(owned.exitCode).toBe(0);
+  expect(owned.collisions).toBe(3);
 });
 
 test("the command: pure JSON on stdout under --json, --state from a file, exit codes", async () => {

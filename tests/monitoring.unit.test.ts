@@ -6,6 +6,9 @@ import { handleRoute } from "../functions/core/http";
 import { setLogSink } from "../functions/core/log";
 import { alarmNames, alarmSpecs, logMetricFilters, opsNames } from "../lib/monitoring";
 import { FUNCTION_NAMES, resourceNames } from "../lib/names";
+import { readStackSettings } from "../lib/stack-config";
+
+const PROD = readStackSettings("prod").namePrefix;
 import { matchesFilterPattern as matches } from "./helpers/filter-pattern";
 
 async function lineOf(fail: boolean): Promise<string> {
@@ -47,7 +50,7 @@ test("the refused-pieces filter counts lines with refused > 0 and adds their cou
 });
 
 test("status looks for exactly the alarms the program creates", () => {
-  for (const prefix of ["haumana", "haumana-dev"]) {
+  for (const prefix of [PROD, "haumana-dev"]) {
     const names = resourceNames(prefix);
     const specs = alarmSpecs({
       namePrefix: prefix,
@@ -62,12 +65,12 @@ test("status looks for exactly the alarms the program creates", () => {
   }
 });
 
-test("prod's and dev's ops names differ, and alarms read Haumana-... and Haumana-dev-...", () => {
-  const prod = opsNames("haumana");
+test("prod's and dev's ops names differ, and alarms read Haumana-prod-... and Haumana-dev-...", () => {
+  const prod = opsNames(PROD);
   const dev = opsNames("haumana-dev");
   for (const k of Object.keys(prod) as (keyof typeof prod)[]) expect(dev[k]).not.toBe(prod[k]);
-  expect(alarmNames("haumana")[0]).toBe("Haumana-auth-sync-Errors");
+  expect(alarmNames(PROD)[0]).toBe("Haumana-prod-auth-sync-Errors");
   expect(alarmNames("haumana-dev")[0]).toBe("Haumana-dev-auth-sync-Errors");
   // No alarm name is shared (status looks alarms up by exact name).
-  expect(alarmNames("haumana").filter((n) => alarmNames("haumana-dev").includes(n))).toEqual([]);
+  expect(alarmNames(PROD).filter((n) => alarmNames("haumana-dev").includes(n))).toEqual([]);
 });

@@ -8,16 +8,19 @@
 // Read-only: it sends no write.
 import { GetDomainNameCommand, GetRestApiCommand, GetRestApisCommand, GetStageCommand } from "@aws-sdk/client-api-gateway";
 import { DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import { DescribeAlarmsCommand, GetDashboardCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeLogGroupsCommand, ListTagsForResourceCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeIdentityPoolCommand, ListIdentityPoolsCommand } from "@aws-sdk/client-cognito-identity";
 import { DescribeUserPoolCommand, ListUserPoolsCommand } from "@aws-sdk/client-cognito-identity-provider";
 import { DescribeTableCommand, ListTagsOfResourceCommand } from "@aws-sdk/client-dynamodb";
 import { GetRoleCommand } from "@aws-sdk/client-iam";
 import { GetFunctionCommand } from "@aws-sdk/client-lambda";
+import { ListTopicsCommand } from "@aws-sdk/client-sns";
 import { EXIT, ExitCode } from "../exit-codes";
 import { AwsRequestError, UsageError } from "../errors";
 import { send, Sender } from "../aws";
-import { deriveNames, liveCollisions, NAME_KINDS, physicalNames, type NameKind, type PhysicalName } from "../../lib/names";
+import { liveCollisions, NAME_KINDS, type NameKind, type PhysicalName } from "../../lib/names";
+import { stackPhysicalNames } from "../../lib/stack-names";
 import { ROUTES, routeKey, unservedAppRoutes, type Route } from "../../lib/routes";
 import type { StackSettings } from "../../lib/stack-config";
 import { Colours, table } from "../ui";
@@ -31,6 +34,8 @@ export interface PreflightDeps {
   cognitoIdentity: Sender;
   apigateway: Sender;
   cloudformation: Sender;
+  cloudwatch: Sender;
+  sns: Sender;
 }
 
 /** What this stack already holds (from `pulumi stack export`): its resources by type and id. */
@@ -57,7 +62,8 @@ export interface Found {
   /** ARN or id in AWS. */
   id: string;
   arn?: string;
-  owner: Owner;
+  /** Absent where preflight does not read the resource's tags (SNS topics, alarms, dashboards). */
+  owner?: Owner;
 }
 
 export type NameStatus = "free" | "collision" | "this-stack";
@@ -97,7 +103,7 @@ export interface PreflightResult {
   exitCode: ExitCode;
 }
 
-const NOT_FOUND = new Set(["ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException", "NotFoundException"]);
+const NOT_FOUND = new Set(["ResourceNotFoundException", "ResourceNotFound", "NoSuchEntity", "NoSuchEntityException", "NotFoundException"]);
 
 async function orUndefined<T>(work: Promise<T>): Promise<T | undefined> {
   try {
@@ -111,10 +117,12 @@ async function orUndefined<T>(work: Promise<T>): Promise<T | undefined> {
 type Tags = Record<string, string | undefined>;
 const tagList = (list?: { Key?: string; Value?: string }[]): Tags => Object.fromEntries((list ?? []).map((t) => [t.Key ?? "", t.Value]));
 
+type ListedKind = "user-pool" | "identity-pool" | "rest-api" | "sns-topic";
+
 /** Looks names up, kind by kind; list calls are paged once and cached. */
 class Lookup {
   private stackStatus = new Map<string, Promise<string>>();
-  private lists = new Map<string, Promise<{ id: string; name: string; tags?: Tags }[]>>();
+  private lists = new Map<string, Promise<{ id: string; name: string; arn?: string; tags?: Tags }[]>>();
 
   constructor(private readonly deps: PreflightDeps) {}
 
@@ -139,7 +147,9 @@ class Lookup {
 
   async find(kind: NameKind, name: string): Promise<Found[]> {
     const found = await this.raw(kind, name);
-    return Promise.all(found.map(async (f) => ({ id: f.id, ...(f.arn ? { arn: f.arn } : {}), owner: await this.owner(f.tags ?? {}) })));
+    return Promise.all(
+      found.map(async (f) => ({ id: f.id, ...(f.arn ? { arn: f.arn } : {}), ...(f.tags ? { owner: await this.owner(f.tags) } : {}) })),
+    );
   }
 
   private async raw(kind: NameKind, name: string): Promise<{ id: string; arn?: string; tags?: Tags }[]> {
@@ -199,6 +209,18 @@ class Lookup {
       }
       case "rest-api":
         return (await this.list("rest-api")).filter((a) => a.name.toLowerCase() === name.toLowerCase());
+      case "sns-topic":
+        return (await this.list("sns-topic")).filter((t) => t.name === name);
+      case "cloudwatch-alarm": {
+        const out = await send(d.cloudwatch, new DescribeAlarmsCommand({ AlarmNames: [name] }));
+        return [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]
+          .filter((a: { AlarmName?: string }) => a.AlarmName === name)
+          .map((a: { AlarmArn?: string }) => ({ id: name, arn: a.AlarmArn }));
+      }
+      case "cloudwatch-dashboard": {
+        const dash = await orUndefined(send(d.cloudwatch, new GetDashboardCommand({ DashboardName: name })));
+        return dash?.DashboardName ? [{ id: name, arn: dash.DashboardArn }] : [];
+      }
       case "api-domain": {
         const dn = await orUndefined(send(d.apigateway, new GetDomainNameCommand({ domainName: name })));
         return dn?.domainName ? [{ id: name, arn: dn.domainNameArn, tags: dn.tags ?? {} }] : [];
@@ -206,19 +228,26 @@ class Lookup {
     }
   }
 
-  private list(kind: "user-pool" | "identity-pool" | "rest-api") {
+  private list(kind: ListedKind) {
     if (!this.lists.has(kind)) this.lists.set(kind, this.listAll(kind));
     return this.lists.get(kind)!;
   }
 
-  private async listAll(kind: "user-pool" | "identity-pool" | "rest-api"): Promise<{ id: string; name: string; tags?: Tags }[]> {
-    const out: { id: string; name: string; tags?: Tags }[] = [];
+  private async listAll(kind: ListedKind): Promise<{ id: string; name: string; arn?: string; tags?: Tags }[]> {
+    const out: { id: string; name: string; arn?: string; tags?: Tags }[] = [];
     const d = this.deps;
     if (kind === "user-pool") {
       let NextToken: string | undefined;
       do {
         const page = await send(d.cognito, new ListUserPoolsCommand({ MaxResults: 60, NextToken }));
         for (const p of page.UserPools ?? []) out.push({ id: p.Id!, name: p.Name ?? "" });
+        NextToken = page.NextToken;
+      } while (NextToken);
+    } else if (kind === "sns-topic") {
+      let NextToken: string | undefined;
+      do {
+        const page = await send(d.sns, new ListTopicsCommand({ NextToken }));
+        for (const t of page.Topics ?? []) out.push({ id: t.TopicArn!, arn: t.TopicArn!, name: String(t.TopicArn).split(":").pop() ?? "" });
         NextToken = page.NextToken;
       } while (NextToken);
     } else if (kind === "identity-pool") {
@@ -282,7 +311,7 @@ class Lookup {
 export async function preflight(deps: PreflightDeps, opts: PreflightOptions): Promise<PreflightResult> {
   const { settings, state } = opts;
   // Unchecked: a prefix the program would refuse is looked up too, to show where each clash lives.
-  const names = physicalNames(deriveNames(settings.namePrefix), settings);
+  const names = stackPhysicalNames(settings.namePrefix, settings);
   const lookup = new Lookup(deps);
   const checks: NameCheck[] = [];
   // One kind at a time keeps the request rate low (a few dozen requests in all).
@@ -334,6 +363,7 @@ export function parseStackState(json: string, source: string): StackState & { co
 function where(f: Found): string {
   const place = f.arn ?? f.id;
   const o = f.owner;
+  if (!o) return place;
   if (!o.cloudFormationStack) return `${place} (outside any stack)`;
   const gone = o.cloudFormationStatus === "DELETE_COMPLETE";
   return `${place} (CloudFormation stack ${o.cloudFormationStack}, ${gone ? "deleted; the resource was retained" : o.cloudFormationStatus})`;

@@ -14,7 +14,7 @@ export function registerPreflight(program: Command, ctx: Context) {
       .summary("check that nothing the stack will create already exists")
       .description(
         "Lists every physical name the Pulumi program will create for the stack (tables, functions, log groups, " +
-          "roles, pools, API, custom domain) and looks each up in AWS. Exits 1 naming each one that already exists " +
+          "roles, pools, API, custom domain, alarms, topic, dashboard) and looks each up in AWS. Exits 1 naming each one that already exists " +
           "outside this stack and where it lives (which CloudFormation stack, or none). With haumana:adoptRestApiId it " +
           "also checks the API to adopt: present with its prod stage, released by CloudFormation, regional, and " +
           "serving every route the app calls once the route table is deployed. Sends no writes.",

@@ -82,15 +82,16 @@ test("the deployment hash covers every REST API input: changing any one setting 
   const inputs = one(base, "aws:apigateway/restApi:RestApi").inputs;
   const { tags: _t, ...shape } = inputs;
   const h = deploymentHash(shape);
-  expect(Object.keys(shape).sort()).toEqual(["body", "description", "endpointConfiguration", "name", "putRestApiMode"]);
+  expect(Object.keys(shape).sort()).toEqual(["body", "description", "endpointConfiguration", "minimumCompressionSize", "name", "putRestApiMode"]);
   const changed: Record<string, unknown> = {
     body: shape.body.replace('"authorizerResultTtlInSeconds":300', '"authorizerResultTtlInSeconds":0'),
     description: "other",
     endpointConfiguration: { types: "EDGE" },
     name: "other",
     putRestApiMode: "merge",
-    // A setting someone adds later (compression, binary types) is hashed too.
-    minimumCompressionSize: "1024",
+    minimumCompressionSize: "2048",
+    // A setting someone adds later (binary types) is hashed too.
+    binaryMediaTypes: ["application/octet-stream"],
   };
   for (const [k, v] of Object.entries(changed)) expect({ setting: k, same: deploymentHash({ ...shape, [k]: v }) === h }).toEqual({ setting: k, same: false });
   // Key order is not a change.

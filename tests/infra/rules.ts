@@ -5,8 +5,9 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import { GOOGLE_ISSUERS, GOOGLE_JWKS_URI, GOOGLE_LOGIN_PROVIDER } from "../../lib/google";
 import { API_GATEWAY_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_SECONDS, SYNC_FUNCTION_TIMEOUT_SECONDS } from "../../lib/limits";
-import { FUNCTION_NAMES, LIVE_API, LIVE_NAMES, NAME_KINDS, physicalNames, resourceNames, type FunctionName, type NameKind } from "../../lib/names";
+import { FUNCTION_NAMES, LIVE_API, LIVE_NAMES, NAME_KINDS, resourceNames, type FunctionName, type NameKind } from "../../lib/names";
 import { arnPath, ROUTES, routeKey } from "../../lib/routes";
+import { stackPhysicalNames } from "../../lib/stack-names";
 import { readStackSettings, repoRoot } from "../../lib/stack-config";
 import { attributeDefinitions, CHANGE_INDEX, PIECES_TABLE, SESSIONS_TABLE, TTL_ATTRIBUTE, type TableSchema } from "../../lib/tables";
 import { stackTags, TAG_KEYS } from "../../lib/tags";
@@ -71,6 +72,7 @@ export const SCOPED_NAME_TYPES: ReadonlySet<string> = new Set([
   "aws:route53/record:Record",
   "aws:apigateway/basePathMapping:BasePathMapping",
   "aws:acm/certificate:Certificate",
+  "aws:cloudwatch/logMetricFilter:LogMetricFilter",
 ]);
 const NAME_INPUT_KEYS = ["name", "identityPoolName", "domainName", "alarmName", "dashboardName", "topicName"];
 
@@ -482,9 +484,9 @@ export function stackRules(stack: string) {
       }
     });
 
-    test("the program creates exactly the names of lib/names.ts physicalNames(), which preflight checks", () => {
+    test("the program creates exactly the names of lib/stack-names.ts, which preflight checks", () => {
       const sort = (xs: { kind: string; name: string }[]) => xs.map((x) => `${x.kind} ${x.name}`).sort();
-      expect(sort(registered())).toEqual(sort(physicalNames(names, settings)));
+      expect(sort(registered())).toEqual(sort(stackPhysicalNames(settings.namePrefix, settings)));
     });
 
     test("no name equals one of the live CDK deployment", () => {
