@@ -839,36 +839,47 @@ export async function runCase(env: Env, c: Case): Promise<void> {
 }
 
 /**
- * One convergence suite: a harness on fresh tables with faults around the real
- * client, `runs` generated cases, and the figures line printed at the end. The
- * sequential and concurrent suites differ only in `concurrent` (how many steps
- * may sync every device at once).
+ * One convergence suite: `runs` generated cases in `lanes` lanes that run side by
+ * side (each on its own tables, with faults around its own client, so one lane's
+ * injected faults never reach another's), and the figures line printed at the end.
+ * DynamoDB Local answers each call in a few milliseconds; lanes keep it busy instead
+ * of waiting on one call at a time. The sequential and concurrent suites differ only
+ * in `concurrent` (how many steps may sync every device at once).
  */
-export function defineConvergenceSuite(o: { name: string; label: string; runs: number; concurrent: number; title: string }) {
-  let h: Harness;
-  let faults: FaultyClient;
+export function defineConvergenceSuite(o: { name: string; label: string; runs: number; concurrent: number; title: string; lanes?: number }) {
+  const lanes = Math.max(1, Math.min(o.lanes ?? Number(process.env.CONVERGENCE_LANES ?? 3), o.runs));
+  const envs: Env[] = [];
   const figures = newFigures();
   let ms: number | undefined;
   beforeAll(async () => {
-    h = await createHarness(o.label, {
-      doc: (doc) => (faults = withFaults(doc)).doc,
-      store: { sleep: async () => undefined, maxAttempts: STORE_MAX_ATTEMPTS },
-    });
+    for (let i = 0; i < lanes; i++) {
+      let faults!: FaultyClient;
+      const h = await createHarness(`${o.label}${i}`, {
+        doc: (doc) => (faults = withFaults(doc)).doc,
+        store: { sleep: async () => undefined, maxAttempts: STORE_MAX_ATTEMPTS },
+      });
+      envs.push({ h, faults, figures, label: `${o.label}${i}` });
+    }
   });
   afterAll(async () => {
     console.log(figuresLine(o.name, figures, ms));
-    await h.done();
+    for (const env of envs.reverse()) await env.h.done();
   });
   test(o.title, async () => {
-    const env: Env = { h, faults, figures, label: o.label };
     const t0 = Date.now();
-    await fc.assert(
-      fc.asyncProperty(caseArb({ minSteps: 5, maxSteps: 25, concurrent: o.concurrent }), async (c) => {
-        h.logs.length = 0;
-        await runCase(env, c);
-      }),
-      { numRuns: o.runs },
+    const results = await Promise.allSettled(
+      envs.map((env, i) =>
+        fc.assert(
+          fc.asyncProperty(caseArb({ minSteps: 5, maxSteps: 25, concurrent: o.concurrent }), async (c) => {
+            env.h.logs.length = 0;
+            await runCase(env, c);
+          }),
+          { numRuns: Math.floor(o.runs / lanes) + (i < o.runs % lanes ? 1 : 0) },
+        ),
+      ),
     );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
     ms = Date.now() - t0;
   });
 }
