@@ -1,8 +1,9 @@
 // `npm run bench`: ours against a baseline that behaves like the old backend
 // (bench/baseline.ts), side by side in one run on one in-memory DynamoDB Local, at
 // 100, 1,000 and 10,000 stored pieces of realistic size. Prints a table, writes
-// bench-results.json (one entry per figure), checks the targets of issue 6 and
-// exits non-zero when one fails. Not part of `npm test`.
+// bench-results.json (one entry per figure), checks the targets of issue 6 and of
+// issue 13 (the launch sync, bench/launch.ts) and exits non-zero when one fails.
+// Not part of `npm test`.
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { randomBytes } from "node:crypto";
@@ -11,17 +12,21 @@ import * as path from "node:path";
 import { DynamoDBLocal, startDynamoDBLocal } from "../local/dynamodb-local";
 import { CapacityMeter, meterCapacity } from "../tests/helpers/capacity";
 import { measureAuth } from "./auth";
+import { BatchGetCommand } from "@aws-sdk/lib-dynamodb";
 import { baselinePiecesHandler, batchPut, createBaselineTable } from "./baseline";
 import { BenchPiece, edited, isoSecond, makePiece } from "./corpus";
 import { costPerUserMonth, PRICES, SyncProfile, USAGE } from "./cost";
+import { measureLaunch, METRICS as LAUNCH, NOTHING_NEW_MAX_READ_UNITS, NOTHING_NEW_MAX_RESULT_BYTES } from "./launch";
 import { createOurs, ProxyCall } from "./ours";
 import { Entry, printTable, ratioOf, Results, Target } from "./report";
 import { measureCliStartup, measureLambdas } from "./startup";
-import { median } from "./stats";
+import { Measured, medianOf } from "./stats";
 import { meterTransactions } from "./write-units";
-import { CHANGE_KEY } from "../lib/tables";
 
 const SIZES = [100, 1000, 10_000] as const;
+const WRITE_NOTE =
+  "ours computed by DynamoDB's rules (DynamoDB Local misreports transactions; bench/write-units.ts): transactional (2x), " +
+  "versioned, with both keys-only indexes (byChange, byBucket) and the user's counter item with its 2 KB repertoire digest";
 /** Largest n at which a v1 device's whole-repertoire request stays under 6 MB. */
 const FULL_REQUEST_MAX_N = 1000;
 const LAMBDA_LIMIT_BYTES = 6 * 1024 * 1024;
@@ -31,22 +36,6 @@ const USER = "109876543210987654321";
 
 const progress = (msg: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
 const started = Date.now();
-
-/** One measured sync: what DynamoDB charged, what was logged, how long it took. */
-interface Measured {
-  read: number;
-  write: number;
-  requests: number;
-  logBytes: number;
-  ms: number;
-  resultBytes: number;
-  body: any;
-}
-
-function medianOf(ms: Measured[]): Measured {
-  const m = (k: keyof Omit<Measured, "body">) => median(ms.map((x) => x[k] as number));
-  return { read: m("read"), write: m("write"), requests: m("requests"), logBytes: m("logBytes"), ms: m("ms"), resultBytes: m("resultBytes"), body: ms[ms.length - 1].body };
-}
 
 async function main(): Promise<number> {
   const ddb = await startDynamoDBLocal({ startTimeoutMs: 60000 });
@@ -68,10 +57,11 @@ async function run(ddb: DynamoDBLocal): Promise<number> {
   const oursClient = client();
   const baseClient = client();
   const oursMeter = meterCapacity(oursClient);
-  const oursTx = meterTransactions(oursClient, CHANGE_KEY);
   const baseMeter = meterCapacity(baseClient);
   const prefix = `bench-${randomBytes(3).toString("hex")}`;
   const ours = await createOurs(oursClient, docOf(oursClient), prefix);
+  // Before ours' first write: it keeps the image of every item written.
+  const oursTx = meterTransactions(oursClient, ours.schemaOf);
   const baseTable = `${prefix}-baseline-pieces`;
   await createBaselineTable(baseClient, baseTable);
   // Device edits are stamped in whole seconds, each batch in a later second; the
@@ -91,34 +81,55 @@ async function run(ddb: DynamoDBLocal): Promise<number> {
   const add = (e: Entry) => entries.push(e);
   const oursLogPerSync: number[] = [];
 
-  const callOurs = async (body: any): Promise<Measured> => {
+  // The owner's device: one repertoire, the same content on both sides.
+  const local: BenchPiece[] = [];
+  /** The latest version ours answered for each piece (every answer is taken). */
+  const oursVersion = new Map<string, number>();
+
+  /** One measured POST /pieces; `withoutBodyLimit` as in bench/ours.ts. */
+  const callOurs = async (body: any, withoutBodyLimit?: "when-over"): Promise<Measured> => {
     oursMeter.reset();
     oursTx.reset();
-    const r: ProxyCall = await ours.pieces(USER, body);
+    const r: ProxyCall = await ours.pieces(USER, body, { withoutBodyLimit });
     if (r.status !== 200) throw new Error(`ours: status ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
     oursLogPerSync.push(r.logBytes);
+    for (const p of [...(r.body.updatedPieces ?? []), ...r.body.serverPieces]) oursVersion.set(p.pieceId, p.version);
     const write = oursMeter.write - oursTx.reported + oursTx.computed;
-    return { ...units(oursMeter), write, logBytes: r.logBytes, ms: r.durationMs, resultBytes: r.resultBytes, body: r.body };
+    return {
+      ...units(oursMeter),
+      write,
+      logBytes: r.logBytes,
+      ms: r.durationMs,
+      requestBytes: r.requestBytes,
+      resultBytes: r.resultBytes,
+      overBodyLimit: r.overBodyLimit,
+      body: r.body,
+    };
   };
   const callBaseline = async (body: any): Promise<Measured> => {
     baseMeter.reset();
     baseLogged = 0;
+    const raw = JSON.stringify(body);
     const t = process.hrtime.bigint();
-    const res = await baseline(USER, JSON.stringify(body));
+    const res = await baseline(USER, raw);
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
-    return { ...units(baseMeter), logBytes: baseLogged, ms, resultBytes: Buffer.byteLength(JSON.stringify(res)), body: JSON.parse(res.body) };
+    return {
+      ...units(baseMeter),
+      logBytes: baseLogged,
+      ms,
+      requestBytes: Buffer.byteLength(raw, "utf8"),
+      resultBytes: Buffer.byteLength(JSON.stringify(res)),
+      overBodyLimit: false,
+      body: JSON.parse(res.body),
+    };
   };
 
-  // The owner's device: one repertoire, the same content on both sides.
-  const local: BenchPiece[] = [];
-  const oursVersion = new Map<string, number>();
   let oursCursor: string | undefined;
   let baseCursor: string | undefined;
   let stamp = 0;
   const asSent = (p: BenchPiece, modified: boolean) => ({ ...p, version: oursVersion.get(p.pieceId) ?? p.version, locallyModified: modified });
   const v1Body = (cursor: string | undefined, pieces: object[]) => ({ operation: "sync", ...(cursor ? { lastSyncedAt: cursor } : {}), pieces });
   const takeOurs = (m: Measured) => {
-    for (const p of [...(m.body.updatedPieces ?? []), ...m.body.serverPieces]) oursVersion.set(p.pieceId, p.version);
     oursCursor = isoSecond(Date.parse(m.body.syncedAt));
     return m;
   };
@@ -205,7 +216,7 @@ async function run(ddb: DynamoDBLocal): Promise<number> {
     const bt = medianOf(baseTen);
     const NOTE_TEN = "device pushes 10 edited pieces; request carries only those 10";
     add({ metric: "read units, sync pushing 10 changes", n, ours: ot.read, baseline: bt.read, unit: "RCU", better: "lower", note: NOTE_TEN });
-    add({ metric: "write units, sync pushing 10 changes", n, ours: ot.write, baseline: bt.write, unit: "WCU", better: "lower", note: "ours: computed by DynamoDB's rules (DynamoDB Local misreports transactions; bench/write-units.ts): transactional (2x), versioned, with the change index" });
+    add({ metric: "write units, sync pushing 10 changes", n, ours: ot.write, baseline: bt.write, unit: "WCU", better: "lower", note: WRITE_NOTE });
     add({ metric: "bytes logged, sync pushing 10 changes", n, ours: ot.logBytes, baseline: bt.logBytes, unit: "bytes", better: "lower" });
 
     // ---- a sync that receives 10 pieces edited on another device ----
@@ -228,7 +239,7 @@ async function run(ddb: DynamoDBLocal): Promise<number> {
     const b200 = takeBase(await callBaseline(v1Body(baseCursor, many.map((p) => asSent(p, true)))));
     clearFlags(many);
     if (o200.body.updatedPieces.length !== 200) throw new Error(`ours accepted ${o200.body.updatedPieces.length} of 200 edits`);
-    add({ metric: "write units, push of 200 edits", n, ours: o200.write, baseline: b200.write, unit: "WCU", better: "lower", note: "ours computed by DynamoDB's rules (bench/write-units.ts): transactions (2x) with version checks and the change index; baseline: blind BatchWrite, as DynamoDB Local reports it" });
+    add({ metric: "write units, push of 200 edits", n, ours: o200.write, baseline: b200.write, unit: "WCU", better: "lower", note: `${WRITE_NOTE}; baseline: blind BatchWrite, as DynamoDB Local reports it` });
     add({ metric: "DynamoDB requests, push of 200 edits", n, ours: o200.requests, baseline: b200.requests, unit: "requests", better: "lower", note: pagesNote(b200, 2) });
     add({ metric: "bytes logged, push of 200 edits", n, ours: o200.logBytes, baseline: b200.logBytes, unit: "bytes", better: "lower" });
     }
@@ -245,6 +256,38 @@ async function run(ddb: DynamoDBLocal): Promise<number> {
     }
     profiles.set(`${n}:ten`, { variant: "", ours: tenProfile(ot, 0), baseline: tenProfile(bt, 0) });
     progress(`measured syncs at ${n} pieces`);
+
+    // ---- issue 13: the launch sync, as the app makes it (bench/launch.ts) ----
+    await measureLaunch({
+      n,
+      userId: USER,
+      ours,
+      add,
+      callOurs: (body) => callOurs(body, "when-over"),
+      callBaseline,
+      repertoire: () => local.map((piece) => ({ piece, oursVersion: oursVersion.get(piece.pieceId)! })),
+      editElsewhere: async (count) => {
+        const picked = editSome(count);
+        const o = takeOurs(await callOurs(v1Body(oursCursor, picked.map((p) => asSent(p, true)))));
+        takeBase(await callBaseline(v1Body(baseCursor, picked.map((p) => asSent(p, true)))));
+        clearFlags(picked);
+        if (o.body.updatedPieces.length !== count) throw new Error(`ours accepted ${o.body.updatedPieces.length} of ${count} edits made elsewhere`);
+        return picked;
+      },
+      adopt: async (pieces) => {
+        local.push(...pieces);
+        await batchPut({ doc: docOf(baseClient), table: baseTable, log: () => undefined }, pieces.map((p) => ({ ...p, locallyModified: false })));
+      },
+      deviceClockMs: nextEditMs,
+      holdBaselineClock: (ms) => (editClock = Math.max(editClock, ms)),
+      baselineHolds: async (ids) => {
+        const r = await docOf(baseClient).send(
+          new BatchGetCommand({ RequestItems: { [baseTable]: { Keys: ids.map((pieceId) => ({ userId: USER, pieceId })), ConsistentRead: true } } }),
+        );
+        return r.Responses?.[baseTable]?.length ?? 0;
+      },
+    });
+    progress(`measured the launch sync at ${n} pieces`);
   }
 
   // ---- a new device's initial sync of all 10,000 pieces ----
@@ -381,6 +424,24 @@ async function run(ddb: DynamoDBLocal): Promise<number> {
       detail: `${auth.oursFetches} fetch over 1,000 verifications; ${auth.period.fetches} over ${auth.period.elapsedMs} ms with a ${auth.period.periodMs} ms period`,
     },
   ];
+  const launchBytes = (n: number) => get(LAUNCH.nothingNewBytes, n).ours ?? Infinity;
+  const launchReads = (n: number) => get(LAUNCH.nothingNewReads, n).ours ?? Infinity;
+  targets.push({
+    name: `cold-start sync with nothing new: < ${NOTHING_NEW_MAX_RESULT_BYTES / 1024} KB answered and <= ${NOTHING_NEW_MAX_READ_UNITS} read units at every n`,
+    pass: SIZES.every((n) => launchBytes(n) < NOTHING_NEW_MAX_RESULT_BYTES && launchReads(n) <= NOTHING_NEW_MAX_READ_UNITS),
+    detail: SIZES.map((n) => `${n}: ${launchBytes(n)} bytes, ${launchReads(n)} RCU`).join("; "),
+  });
+  for (const [metric, what] of [
+    [LAUNCH.dayBytes, "response bytes"],
+    [LAUNCH.dayReads, "read units"],
+  ] as const) {
+    const e = get(metric, 10_000);
+    targets.push({
+      name: `a day of the app at 10,000 pieces: >= 100x fewer ${what} than the baseline`,
+      pass: (e.baseline ?? 0) >= 100 * (e.ours ?? Infinity),
+      detail: `${e.ours} vs ${e.baseline} ${e.unit} (${((e.baseline ?? 0) / (e.ours || 1)).toFixed(0)}x)`,
+    });
+  }
   const seconds = (Date.now() - started) / 1000;
   targets.push({ name: "bench finishes in < 10 minutes", pass: seconds < 600, detail: `${seconds.toFixed(0)} s` });
 

@@ -2,7 +2,7 @@
 // ../shared/ios-sync-contract.md states them (read off the app's SyncService.swift,
 // PieceRepository.swift and PracticeViewModel.swift), talking to any transport (the
 // handlers directly, or the local HTTP server). Used by the sync and convergence
-// tests. What it copies from the app:
+// tests and by `npm run bench`. What it copies from the app:
 // - versions: +1 at every practice start and favourite toggle on the practice
 //   screen (piece marked locally modified); an editor save marks it modified
 //   without a bump; a new piece is version 1;
@@ -330,13 +330,21 @@ export class Device {
       if (end !== undefined) local.endedAt = iso(end);
       this.sessions.set(s.sessionId, { s: local, synced: true });
     }
-    // SyncService.syncNow: lastSyncedAt from syncedAt if it parses with a fraction, else the device's clock.
+    this.keepSyncedAt();
+    return r;
+  }
+
+  /**
+   * What the app does once /sessions has succeeded after /pieces (SyncService.syncNow):
+   * lastSyncedAt from the pieces response's syncedAt if it parses with a fraction, else
+   * the device's clock. The bench, which measures /pieces alone, calls it directly.
+   */
+  keepSyncedAt() {
     if (this.pendingSyncedAt !== undefined) {
       const at = parseWithFraction(this.pendingSyncedAt);
       this.lastSyncedAt = iso(at ?? Date.parse(this.now()));
       this.pendingSyncedAt = undefined;
     }
-    return r;
   }
 
   /** SyncService.syncNow: pieces, then sessions; stops at the first failure. */
