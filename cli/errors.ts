@@ -107,6 +107,14 @@ export const IAM_ACTIONS: Record<string, string> = {
   DescribeLogStreams: "logs:DescribeLogStreams",
   DescribeAlarms: "cloudwatch:DescribeAlarms",
   GetMetricData: "cloudwatch:GetMetricData",
+  // user show|export|delete: the user's Cognito user and data
+  ListUsers: "cognito-idp:ListUsers",
+  AdminGetUser: "cognito-idp:AdminGetUser",
+  AdminDeleteUser: "cognito-idp:AdminDeleteUser",
+  Query: "dynamodb:Query",
+  GetItem: "dynamodb:GetItem",
+  UpdateItem: "dynamodb:UpdateItem",
+  BatchWriteItem: "dynamodb:BatchWriteItem",
   // preflight: read-only look-ups of names
   DescribeTable: "dynamodb:DescribeTable",
   ListTagsOfResource: "dynamodb:ListTagsOfResource",

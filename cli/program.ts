@@ -14,6 +14,7 @@ import { registerLogs } from "./commands/logs";
 import { registerStatus } from "./commands/status";
 import { registerPreflight } from "./commands/preflight";
 import { registerTags } from "./commands/tags";
+import { registerUser } from "./commands/user";
 import { Context } from "./context";
 import { CliError } from "./errors";
 import { EXIT, ExitCode } from "./exit-codes";
@@ -58,6 +59,7 @@ export function buildProgram(ctx: Context): Command {
   registerLogs(program, ctx);
   registerDev(program, ctx);
   registerPreflight(program, ctx);
+  registerUser(program, ctx);
 
   // `help`, `help budget`, `help budget create`: the help of the deepest command named.
   program

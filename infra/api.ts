@@ -28,14 +28,25 @@ export const STAGE_REQUEST_LIMIT = { burst: 20, ratePerSecond: 10 } as const;
 
 /**
  * API Gateway applies the stage's default method settings ("*\/*") to each method
- * separately: every route has its own bucket of these limits. So each of the
- * routes gets an equal share of STAGE_REQUEST_LIMIT, and all of them together stay
- * within it.
+ * separately: every route has its own bucket of these limits. A route with its own
+ * limit in the table (the rarely called account routes) keeps it; every other route
+ * gets an equal share of what STAGE_REQUEST_LIMIT leaves, so all of them together
+ * stay within it.
  */
-export const METHOD_THROTTLE = {
-  throttlingBurstLimit: Math.floor(STAGE_REQUEST_LIMIT.burst / ROUTES.length),
-  throttlingRateLimit: Math.floor((STAGE_REQUEST_LIMIT.ratePerSecond / ROUTES.length) * 100) / 100,
-} as const;
+export function methodThrottle(routes: readonly Route[] = ROUTES) {
+  const own = routes.filter((r) => r.throttle);
+  const shared = routes.length - own.length;
+  const burst = STAGE_REQUEST_LIMIT.burst - own.reduce((n, r) => n + r.throttle!.burst, 0);
+  const rate = STAGE_REQUEST_LIMIT.ratePerSecond - own.reduce((n, r) => n + r.throttle!.ratePerSecond, 0);
+  return {
+    throttlingBurstLimit: Math.floor(burst / Math.max(shared, 1)),
+    throttlingRateLimit: Math.floor((rate / Math.max(shared, 1)) * 100) / 100,
+  };
+}
+export const METHOD_THROTTLE = methodThrottle();
+
+/** MethodSettings' path of one method: the resource path without its leading slash, then the method. */
+export const methodPath = (route: Route) => `${route.path}/${route.method}`;
 
 // Responses of at least MINIMUM_COMPRESSION_BYTES are gzip-compressed for clients
 // that send Accept-Encoding (iOS does); the local server compresses the same way.
@@ -165,16 +176,29 @@ export class Api extends pulumi.ComponentResource {
       },
       { ...p, ...keep, ...(adopt ? { import: `${adopt}/${STAGE_NAME}` } : {}), dependsOn: accessLog?.dependsOn ?? [] },
     );
+    const throttle = methodThrottle(routes);
     new aws.apigateway.MethodSettings(
       "throttle",
       {
         restApi: api.id,
         stageName: this.stage.stageName,
         methodPath: "*/*",
-        settings: { ...METHOD_THROTTLE, metricsEnabled: false },
+        settings: { ...throttle, metricsEnabled: false },
       },
       p,
     );
+    for (const route of routes.filter((r) => r.throttle)) {
+      new aws.apigateway.MethodSettings(
+        `throttle-${routeResourceName(route)}`,
+        {
+          restApi: api.id,
+          stageName: this.stage.stageName,
+          methodPath: methodPath(route),
+          settings: { throttlingBurstLimit: route.throttle!.burst, throttlingRateLimit: route.throttle!.ratePerSecond, metricsEnabled: false },
+        },
+        p,
+      );
+    }
     this.url = this.stage.invokeUrl;
     this.registerOutputs({ url: this.url });
   }

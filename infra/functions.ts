@@ -5,10 +5,12 @@
 // once at load and fail fast when one is missing).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { EXPORT_KEY_PREFIX, exportObjectTagging } from "../lib/exports";
 import { GOOGLE_ISSUERS, GOOGLE_JWKS_URI } from "../lib/google";
 import { FUNCTION_TIMEOUT_SECONDS } from "../lib/limits";
 import { FUNCTION_NAMES, type FunctionName, type ResourceNames } from "../lib/names";
 import { PIECES_TABLE, SESSIONS_TABLE } from "../lib/tables";
+import type { TagSet } from "../lib/tags";
 import { functionArchive } from "./package";
 import { actionsOf, INDEX_ACTIONS, sdkCalls } from "./permissions";
 
@@ -25,6 +27,10 @@ export interface FunctionsArgs {
   userPool: { id: pulumi.Input<string>; arn: pulumi.Input<string> };
   piecesTable: TableRef;
   sessionsTable: TableRef;
+  /** The bucket exports go through (infra/exports.ts), and what must exist before a function writes to it. */
+  exportBucket: { name: pulumi.Input<string>; arn: pulumi.Input<string>; ready: pulumi.Resource[] };
+  /** The stack's tags, which every export object carries too. */
+  tags: TagSet;
 }
 
 interface Statement {
@@ -40,34 +46,43 @@ interface FunctionSpec {
   tables: TableRef[];
   /** The indexes it queries: a table and the index's name. */
   indexes: { table: TableRef; index: string }[];
+  /** The tables it queries without an index (a user's whole partition). */
+  queriedTables?: TableRef[];
   /** Whether it calls the user pool. */
   userPool: boolean;
+  /** The objects it reads and writes in S3: an ARN pattern (the export prefix of the export bucket). */
+  objects?: pulumi.Input<string>;
 }
 
 /**
- * The function's grants beyond its logs: the DynamoDB and Cognito actions its code
- * sends (infra/permissions.ts), on exactly the tables, indexes and pool it uses.
+ * The function's grants beyond its logs: the DynamoDB, Cognito and S3 actions its
+ * code sends (infra/permissions.ts), on exactly the tables, indexes, pool and
+ * objects it uses.
  */
-export function grantsFor(fn: FunctionName, spec: Pick<FunctionSpec, "tables" | "indexes" | "userPool">, userPoolArn: pulumi.Input<string>): Statement[] {
+export function grantsFor(
+  fn: FunctionName,
+  spec: Pick<FunctionSpec, "tables" | "indexes" | "queriedTables" | "userPool" | "objects">,
+  userPoolArn: pulumi.Input<string>,
+): Statement[] {
   const calls = sdkCalls(fn);
   const dynamo = actionsOf(calls, "dynamodb");
   const cognito = actionsOf(calls, "cognito-idp");
+  const s3 = actionsOf(calls, "s3");
   const statements: Statement[] = [];
   const onTables = dynamo.filter((a) => !INDEX_ACTIONS.has(a));
   const onIndex = dynamo.filter((a) => INDEX_ACTIONS.has(a));
+  const queried = [...spec.indexes.map((i) => pulumi.interpolate`${i.table.arn}/index/${i.index}`), ...(spec.queriedTables ?? []).map((t) => t.arn)];
   if (onTables.length && !spec.tables.length) throw new Error(`functions: ${fn} sends ${onTables.join(", ")} but is given no table`);
-  if (onIndex.length && !spec.indexes.length) throw new Error(`functions: ${fn} sends ${onIndex.join(", ")} but is given no index`);
+  if (onIndex.length && !queried.length) throw new Error(`functions: ${fn} sends ${onIndex.join(", ")} but is given no index or table to query`);
   if (onTables.length) statements.push({ Effect: "Allow", Action: onTables, Resource: spec.tables.map((t) => t.arn) });
-  if (onIndex.length) {
-    statements.push({
-      Effect: "Allow",
-      Action: onIndex,
-      Resource: spec.indexes.map((i) => pulumi.interpolate`${i.table.arn}/index/${i.index}`),
-    });
-  }
+  if (onIndex.length) statements.push({ Effect: "Allow", Action: onIndex, Resource: queried });
   if (cognito.length) {
     if (!spec.userPool) throw new Error(`functions: ${fn} calls Cognito but is given no user pool`);
     statements.push({ Effect: "Allow", Action: cognito, Resource: [userPoolArn] });
+  }
+  if (s3.length) {
+    if (!spec.objects) throw new Error(`functions: ${fn} calls S3 but is given no objects`);
+    statements.push({ Effect: "Allow", Action: s3, Resource: [spec.objects] });
   }
   return statements;
 }
@@ -108,6 +123,32 @@ export class Functions extends pulumi.ComponentResource {
         tables: [args.piecesTable, args.sessionsTable],
         indexes: SESSIONS_TABLE.indexes.map((i) => ({ table: args.sessionsTable, index: i.name })),
         userPool: false,
+      },
+      // Reads the user's partition of both tables (Query, nothing else) and writes the
+      // document under the export prefix, which it presigns a GET of. 1 GB: an export
+      // of 10,000 pieces holds about 36 MB of items and text at once (and gets the CPU to match).
+      "user-export": {
+        memorySize: 1024,
+        environment: {
+          ...tables,
+          EXPORT_BUCKET: args.exportBucket.name,
+          EXPORT_OBJECT_TAGGING: exportObjectTagging(args.tags),
+        },
+        tables: [],
+        indexes: [],
+        queriedTables: [args.piecesTable, args.sessionsTable],
+        userPool: false,
+        objects: pulumi.interpolate`${args.exportBucket.arn}/${EXPORT_KEY_PREFIX}*`,
+      },
+      // Deletes the user's partition of both tables (and writes the deletion record in
+      // the pieces table), then the Cognito user.
+      "user-delete": {
+        memorySize: 512,
+        environment: { ...tables, USER_POOL_ID: args.userPool.id },
+        tables: [args.piecesTable, args.sessionsTable],
+        indexes: [],
+        queriedTables: [args.piecesTable, args.sessionsTable],
+        userPool: true,
       },
     };
 
@@ -168,7 +209,7 @@ export class Functions extends pulumi.ComponentResource {
           environment: { variables: spec.environment },
           loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
         },
-        { parent: this, dependsOn: [logGroup, policy] },
+        { parent: this, dependsOn: [logGroup, policy, ...(spec.objects ? args.exportBucket.ready : [])] },
       );
       logGroups[fn] = logGroup;
     }

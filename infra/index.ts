@@ -1,6 +1,7 @@
 // The Haumana stack: wires the modules together and exports what the app and the
 // ops CLI need. Configuration comes from Pulumi.<stack>.yaml through config.ts.
 import * as aws from "@pulumi/aws";
+import { EXPORT_KEY_PREFIX, EXPORT_RETENTION_DAYS } from "../lib/exports";
 import { ACCESS_LOG_FORMAT, opsNames } from "../lib/monitoring";
 import { FUNCTION_NAMES, resourceNames, type FunctionName } from "../lib/names";
 import { stackTags } from "../lib/tags";
@@ -8,6 +9,7 @@ import { AccessLogs } from "./access-logs";
 import { Api, STAGE_NAME } from "./api";
 import { loadConfig } from "./config";
 import { Domain } from "./domain";
+import { ExportBucket } from "./exports";
 import { Functions } from "./functions";
 import { Identity } from "./identity";
 import { Monitoring } from "./monitoring";
@@ -19,7 +21,8 @@ const names = resourceNames(config.namePrefix);
 const ops = opsNames(config.namePrefix);
 
 const provider = new aws.Provider("aws", { region: config.region as aws.Region });
-const scope = new TaggedScope("haumana", { tags: stackTags(config) }, { providers: [provider] });
+const tags = stackTags(config);
+const scope = new TaggedScope("haumana", { tags }, { providers: [provider] });
 const under = { parent: scope };
 
 const identity = new Identity(
@@ -41,6 +44,12 @@ const tables = new Tables(
   under,
 );
 
+const exportBucket = new ExportBucket(
+  "exports",
+  { bucketPrefix: names.exportBucketPrefix, keyPrefix: EXPORT_KEY_PREFIX, retentionDays: EXPORT_RETENTION_DAYS },
+  under,
+);
+
 const functions = new Functions(
   "functions",
   {
@@ -50,6 +59,8 @@ const functions = new Functions(
     userPool: { id: identity.userPool.id, arn: identity.userPool.arn },
     piecesTable: { name: tables.pieces.name, arn: tables.pieces.arn },
     sessionsTable: { name: tables.sessions.name, arn: tables.sessions.arn },
+    exportBucket: { name: exportBucket.bucket.bucket, arn: exportBucket.bucket.arn, ready: exportBucket.ready },
+    tags,
   },
   under,
 );

@@ -52,13 +52,46 @@ export function bundleFunction(name: FunctionName): string {
   return bundle(name).code;
 }
 
+const reachable = new Map<FunctionName, string[]>();
+
 /**
- * The repository's files whose code is in the function's bundle (what esbuild kept
- * after tree shaking), relative to the repository root. infra/permissions.ts reads
- * the AWS SDK commands the function can send from these.
+ * The repository's files whose code the function can run, relative to the
+ * repository root. infra/permissions.ts reads the AWS SDK commands the function can
+ * send from these.
+ *
+ * From a second build of the same entry in which every AWS SDK package is a stub
+ * declared free of side effects (infra/sdk-stub): in the deployed bundle a file that
+ * merely imports the SDK keeps its `require` of it even when none of its own code is
+ * used (the SDK is CommonJS, and requiring it could have effects), so counting the
+ * deployed bundle's files would grant the export function, say, every write of the
+ * sync store it never calls. What esbuild keeps here is the code reachable from the
+ * handler, file by file (a class is kept whole).
  */
 export function bundleSources(name: FunctionName): string[] {
-  return bundle(name).inputs.filter((file) => !file.includes("node_modules/"));
+  const hit = reachable.get(name);
+  if (hit) return hit;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const deps = Object.keys(require("../package.json").dependencies as Record<string, string>);
+  const stub = path.join(__dirname, "sdk-stub", "index.js");
+  const result = esbuild.buildSync({
+    entryPoints: [functionEntry(name)],
+    absWorkingDir: ROOT,
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    format: "cjs",
+    write: false,
+    metafile: true,
+    logLevel: "silent",
+    alias: Object.fromEntries(deps.filter((d) => d.startsWith("@aws-sdk/")).map((d) => [d, stub])),
+  });
+  const [output] = Object.values(result.metafile.outputs);
+  const files = Object.entries(output.inputs)
+    .filter(([file, use]) => use.bytesInOutput > 0 && !file.includes("node_modules/") && !path.resolve(ROOT, file).startsWith(path.dirname(stub)))
+    .map(([file]) => file)
+    .sort();
+  reachable.set(name, files);
+  return files;
 }
 
 /** The installed packages' files in the function's bundle (node_modules/...). */

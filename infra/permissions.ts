@@ -6,7 +6,9 @@
 // @aws-sdk/* package. Its operation is the one the SDK's own class names (a
 // lib-dynamodb GetCommand wraps GetItemCommand). IAM actions are named as the
 // operations, except TransactWriteItems, which needs the action of each kind of
-// item the code puts in a transaction (`Put:`, `Update:`, ... in the same file).
+// item the code puts in a transaction (`Put:`, `Update:`, ... in the same file), and
+// an S3 PutObject that sets `Tagging:`, which also needs s3:PutObjectTagging. A GET
+// link presigned with GetObjectCommand is authorized as the signer's s3:GetObject.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { FunctionName } from "../lib/names";
@@ -19,6 +21,7 @@ const SERVICE_OF_PACKAGE: Record<string, string> = {
   "@aws-sdk/client-dynamodb": "dynamodb",
   "@aws-sdk/lib-dynamodb": "dynamodb",
   "@aws-sdk/client-cognito-identity-provider": "cognito-idp",
+  "@aws-sdk/client-s3": "s3",
 };
 
 /** DynamoDB operations whose IAM actions are not their own names. */
@@ -72,6 +75,7 @@ export function actionsFor(service: string, operation: string, source = ""): str
     return [...new Set(kinds)].map((k) => `dynamodb:${TRANSACTION_ITEM_ACTIONS[k]}`).sort();
   }
   if (service === "dynamodb" && operation === "TransactGetItems") return ["dynamodb:GetItem"];
+  if (service === "s3" && operation === "PutObject" && /\bTagging\s*:/.test(source)) return ["s3:PutObject", "s3:PutObjectTagging"];
   if (service === "dynamodb" && /ExecuteStatement|ExecuteTransaction/.test(operation)) {
     throw new Error(`permissions: PartiQL (${operation}) needs dynamodb:PartiQL* actions; add them here`);
   }
@@ -106,7 +110,7 @@ export function actionsOf(calls: SdkCall[], service: string): string[] {
   return [...new Set(calls.filter((c) => c.service === service).flatMap((c) => c.actions))].sort();
 }
 
-/** DynamoDB actions that read an index when the request names one (the code's queries all go through an index). */
+/** DynamoDB actions that read an index when the request names one, else the table itself. */
 export const INDEX_ACTIONS: ReadonlySet<string> = new Set(["dynamodb:Query", "dynamodb:Scan"]);
 
 /** The operations of `service` that any of the functions sends, sorted (for the per-operation DynamoDB metrics). */

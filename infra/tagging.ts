@@ -19,6 +19,7 @@ export const TAGGABLE_TYPES: ReadonlySet<string> = new Set([
   "aws:dynamodb/table:Table",
   "aws:iam/role:Role",
   "aws:lambda/function:Function",
+  "aws:s3/bucket:Bucket",
   "aws:sns/topic:Topic",
 ]);
 
@@ -40,6 +41,11 @@ export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
   "aws:iam/rolePolicy:RolePolicy",
   "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
   "aws:lambda/permission:Permission",
+  "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+  "aws:s3/bucketPolicy:BucketPolicy",
+  "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
   "aws:sns/topicSubscription:TopicSubscription",
 ]);
 

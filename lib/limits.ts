@@ -98,10 +98,21 @@ export const DYNAMODB_REQUEST_TIMEOUT_MS = 4000;
  * second to answer. Past it the request answers 503 and nothing is acknowledged.
  */
 export const SYNC_RETRY_BUDGET_MS = SYNC_FUNCTION_TIMEOUT_SECONDS * 1000 - DYNAMODB_REQUEST_TIMEOUT_MS - 1000;
+/**
+ * Lambda timeout of the account-data functions (user-export, user-delete): an export
+ * of 10,000 pieces reads about 36 MB and writes it to S3, a deletion sends one
+ * BatchWriteItem per 25 items. Below API Gateway's 29 s, so API Gateway never
+ * answers for them; a deletion cut short is completed by the app's retry.
+ */
+export const ACCOUNT_FUNCTION_TIMEOUT_SECONDS = 25;
+/** How long an account-data request may keep retrying DynamoDB (as SYNC_RETRY_BUDGET_MS). */
+export const ACCOUNT_RETRY_BUDGET_MS = ACCOUNT_FUNCTION_TIMEOUT_SECONDS * 1000 - DYNAMODB_REQUEST_TIMEOUT_MS - 1000;
 /** Lambda timeout of each function, in seconds. */
 export const FUNCTION_TIMEOUT_SECONDS = {
   authorizer: 10,
   "auth-sync": 15,
   "sync-pieces": SYNC_FUNCTION_TIMEOUT_SECONDS,
   "sync-sessions": SYNC_FUNCTION_TIMEOUT_SECONDS,
+  "user-export": ACCOUNT_FUNCTION_TIMEOUT_SECONDS,
+  "user-delete": ACCOUNT_FUNCTION_TIMEOUT_SECONDS,
 } as const satisfies Record<FunctionName, number>;

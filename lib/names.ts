@@ -14,12 +14,17 @@ export interface ResourceNames {
   api: string;
   piecesTable: string;
   sessionsTable: string;
+  /**
+   * Prefix of the account-data export bucket's name; S3 adds a random suffix (bucket
+   * names are global across every AWS account, so a fixed one could be taken by anyone).
+   */
+  exportBucketPrefix: string;
   fn: (name: FunctionName) => string;
   role: (name: FunctionName) => string;
   logGroup: (name: FunctionName) => string;
 }
 
-export const FUNCTION_NAMES = ["auth-sync", "sync-pieces", "sync-sessions", "authorizer"] as const;
+export const FUNCTION_NAMES = ["auth-sync", "sync-pieces", "sync-sessions", "authorizer", "user-export", "user-delete"] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /** Kinds of name the program creates that live outside the stack's own resources (account- or region-wide). */
@@ -145,6 +150,7 @@ export function deriveNames(prefix: string): ResourceNames {
     api: `${prefix}-api`,
     piecesTable: `${prefix}-pieces`,
     sessionsTable: `${prefix}-sessions`,
+    exportBucketPrefix: `${prefix}-exports-`,
     fn: (name) => `${prefix}-${name}`,
     role: (name) => `${prefix}-${name}-role`,
     logGroup: (name) => `/aws/lambda/${prefix}-${name}`,

@@ -6,27 +6,37 @@
 // this server accepts (its own key and JWKS; production never trusts it).
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CognitoIdentityProviderClient, CreateUserPoolCommand } from "@aws-sdk/client-cognito-identity-provider";
-import type { APIGatewayProxyResult } from "aws-lambda";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import { randomBytes } from "node:crypto";
 import * as http from "node:http";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
+import { byRoute, consentStatusRoute, deleteUserRoute, exportRoute } from "../functions/core/account-routes";
 import { PayloadTooLargeError } from "../functions/core/errors";
+import { ExportLinks, exportFileName, s3ExportLinks } from "../functions/core/export-link";
 import { ProxyEvent } from "../functions/core/http";
 import { log } from "../functions/core/log";
 import { documentClient, piecesRoute, sessionsRoute } from "../functions/core/routes";
 import { Store } from "../functions/core/store";
 import { createAuthSyncHandler, MAX_AUTH_SYNC_BODY_BYTES } from "../functions/core/users";
 import { createAuthorizer, createTokenVerifier, TokenVerifierConfig } from "../functions/core/verify";
+import { EXPORT_LINK_SECONDS, exportObjectTagging } from "../lib/exports";
 import { MAX_BODY_BYTES, MINIMUM_COMPRESSION_BYTES } from "../lib/limits";
-import { Route, ROUTES } from "../lib/routes";
+import { matchRoute, Route } from "../lib/routes";
 import { resourceNames } from "../lib/names";
 import { createTableInput, PIECES_TABLE, SESSIONS_TABLE } from "../lib/tables";
+import { stackTags } from "../lib/tags";
 import { localJwks, localStateDir, localVerifierConfig } from "./dev-auth";
 import { DynamoDBLocal, startDynamoDBLocal } from "./dynamodb-local";
 import { motoAvailable, startMoto, MotoServer } from "./moto";
 
 export const LOCAL_NAME_PREFIX = "haumana-local";
 const JWKS_PATH = "/.well-known/jwks.json";
+/** Where the server serves exports itself when no S3 (moto) runs. */
+export const LOCAL_EXPORTS_PATH = "/local-exports/";
+/** The bucket exports go to on moto's S3. */
+export const LOCAL_EXPORT_BUCKET = `${LOCAL_NAME_PREFIX}-exports`;
 /** Stands in for the API's ARN, so the authorizer scopes its policy as in AWS. */
 const LOCAL_API_ARN = "arn:aws:execute-api:us-west-2:000000000000:local/prod";
 
@@ -48,6 +58,13 @@ export interface LocalServerOptions {
    * included, through this server). Same verifier code either way.
    */
   verifier?: TokenVerifierConfig;
+  /**
+   * Where GET /users/{userId}/export puts the document it redirects to. "auto": the
+   * S3 of the moto_server started for Cognito (a presigned link, as in AWS), else the
+   * server itself; "local": the server itself, at a random link on its own address
+   * valid as long as a presigned one.
+   */
+  exports?: "auto" | "local";
 }
 
 export interface LocalServer {
@@ -56,7 +73,46 @@ export interface LocalServer {
   piecesTable: string;
   sessionsTable: string;
   dynamoEndpoint: string;
+  /** Where exports go: moto's S3 (with its endpoint and bucket), or the server itself. */
+  exports: { kind: "s3"; endpoint: string; bucket: string } | { kind: "local" };
+  /** The Cognito pool /auth/sync writes to and DELETE /users/{userId} deletes from (moto), if any. */
+  userPool?: { endpoint: string; userPoolId: string };
   stop(): Promise<void>;
+}
+
+/**
+ * Whether an API Gateway policy's resources allow `methodArn`. As API Gateway
+ * evaluates an authorizer's policy: `*` matches any run of characters (a path
+ * parameter written as `*` by the authorizer), `?` any one.
+ */
+export function policyAllows(resources: string[], methodArn: string): boolean {
+  return resources.some((r) => {
+    const pattern = r.split("*").map((part) => part.split("?").map((x) => x.replace(/[.+^${}()|[\]\\]/g, "\\$&")).join(".")).join(".*");
+    return new RegExp(`^${pattern}$`).test(methodArn);
+  });
+}
+
+/** Exports kept in memory and served at a random link for EXPORT_LINK_SECONDS (no S3 here). */
+function localExportLinks(now: () => number) {
+  const kept = new Map<string, { body: Buffer; fileName: string; expiresAt: number }>();
+  const sweep = () => {
+    for (const [token, e] of kept) if (e.expiresAt <= now()) kept.delete(token);
+  };
+  return {
+    /** `base`: the address the client reached the server at (http://host:port). */
+    links: (base: string): ExportLinks => ({
+      async publish(doc) {
+        sweep();
+        const token = randomBytes(24).toString("base64url");
+        kept.set(token, { body: Buffer.from(doc.json, "utf8"), fileName: exportFileName(doc.exportedAt), expiresAt: now() + EXPORT_LINK_SECONDS * 1000 });
+        return `${base}${LOCAL_EXPORTS_PATH}${token}`;
+      },
+    }),
+    get(token: string) {
+      sweep();
+      return kept.get(token);
+    },
+  };
 }
 
 async function ensureTables(client: DynamoDBClient, prefix: string) {
@@ -95,7 +151,7 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string | "t
  * infra/api.ts) when the client accepts gzip and the body is large enough.
  */
 function send(res: http.ServerResponse, r: APIGatewayProxyResult, acceptEncoding?: string) {
-  const headers: Record<string, string> = { "Content-Type": "application/json", ...(r.headers as any) };
+  const headers: Record<string, string> = { ...(r.body ? { "Content-Type": "application/json" } : {}), ...(r.headers as any) };
   const body = Buffer.from(r.body, "utf8");
   if (body.length >= MINIMUM_COMPRESSION_BYTES && /\bgzip\b/i.test(acceptEncoding ?? "")) {
     res.writeHead(r.statusCode, { ...headers, "Content-Encoding": "gzip", Vary: "Accept-Encoding" });
@@ -130,11 +186,14 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
     piecesTable: names.piecesTable,
     sessionsTable: names.sessionsTable,
   });
-  type Handler = (e: ProxyEvent) => Promise<APIGatewayProxyResult>;
+  type Handler = (e: ProxyEvent, base: string) => Promise<APIGatewayProxyResult>;
   const handlers: Partial<Record<Route["fn"], Handler>> = {
     "sync-pieces": piecesRoute(store),
     "sync-sessions": sessionsRoute(store),
   };
+  const localExports = localExportLinks(() => Date.now());
+  let exportsAt: LocalServer["exports"] = { kind: "local" };
+  let userPool: LocalServer["userPool"];
   const jwks = JSON.stringify(await localJwks());
 
   // The request handler is attached before the server listens: a request that
@@ -179,8 +238,26 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
         userPoolId = pool.UserPool!.Id!;
       }
       registry = { cognito: new CognitoIdentityProviderClient({ endpoint, region: "us-west-2", credentials: creds }), userPoolId };
+      userPool = { endpoint, userPoolId };
     }
-    handlers["auth-sync"] = createAuthSyncHandler({ verifier, registry }) as Handler;
+    const authSync = createAuthSyncHandler({ verifier, registry });
+    // auth-sync reads the body only, of API Gateway's full proxy event.
+    handlers["auth-sync"] = (event) => authSync(event as APIGatewayProxyEvent);
+    handlers["user-delete"] = deleteUserRoute(store, registry);
+    // Exports: moto's S3 when moto runs (a presigned link, as in AWS), else this server.
+    let s3Links: ExportLinks | undefined;
+    if ((opts.exports ?? "auto") === "auto" && moto) {
+      const s3 = new S3Client({ endpoint: moto.endpoint, region: "us-west-2", credentials: { accessKeyId: "local", secretAccessKey: "local" }, forcePathStyle: true });
+      await s3.send(new CreateBucketCommand({ Bucket: LOCAL_EXPORT_BUCKET, CreateBucketConfiguration: { LocationConstraint: "us-west-2" } }));
+      const tagging = exportObjectTagging(stackTags({ environment: "Local", costCenter: "Haumana" }));
+      s3Links = s3ExportLinks({ s3, bucket: LOCAL_EXPORT_BUCKET, tagging });
+      exportsAt = { kind: "s3", endpoint: moto.endpoint, bucket: LOCAL_EXPORT_BUCKET };
+    }
+    handlers["user-export"] = (event, base) =>
+      byRoute({
+        "GET /users/{userId}/export": exportRoute(store, s3Links ?? localExports.links(base)),
+        "GET /users/{userId}/consent-status": consentStatusRoute(),
+      })(event);
     ready();
   } catch (e) {
     failed(e);
@@ -199,10 +276,17 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
       }
       await started;
       if (req.method === "GET" && route === "/health") return send(res, json(200, { ok: true }));
-      const r = ROUTES.find((x) => x.method === req.method && `/${x.path}` === route);
-      if (!r) {
+      if (req.method === "GET" && route.startsWith(LOCAL_EXPORTS_PATH)) {
+        const e = localExports.get(route.slice(LOCAL_EXPORTS_PATH.length));
+        if (!e) return send(res, json(404, { error: { code: "not_found", message: "This export link is unknown or has expired." } }));
+        const headers = { "Content-Disposition": `attachment; filename="${e.fileName}"`, "Cache-Control": "private, no-store" };
+        return send(res, { statusCode: 200, headers, body: e.body.toString("utf8") }, String(req.headers["accept-encoding"] ?? ""));
+      }
+      const matched = matchRoute(req.method ?? "", route);
+      if (!matched) {
         return send(res, json(404, { error: { code: "not_found", message: `No route ${req.method} ${route}` } }));
       }
+      const r = matched.route;
       const limit = r.fn === "auth-sync" ? MAX_AUTH_SYNC_BODY_BYTES : MAX_BODY_BYTES;
       const body = await readBody(req, limit);
       if (body === "too-large") {
@@ -213,18 +297,31 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
       const handler = handlers[r.fn]!;
       let authorizer: Record<string, unknown> | undefined;
       if (r.authorized) {
-        const methodArn = `${LOCAL_API_ARN}/${r.method}/${r.path}`;
+        // The ARN of the request as API Gateway builds it: the path as called, parameters filled in.
+        const methodArn = `${LOCAL_API_ARN}/${r.method}/${route.replace(/^\//, "")}`;
+        let policy: any;
         try {
-          const policy: any = await authorize({ type: "TOKEN", authorizationToken: String(req.headers.authorization ?? ""), methodArn });
-          const allowed: string[] = policy.policyDocument.Statement.flatMap((st: any) => st.Resource);
-          if (!allowed.includes(methodArn)) throw new Error("Unauthorized");
-          authorizer = policy.context;
+          policy = await authorize({ type: "TOKEN", authorizationToken: String(req.headers.authorization ?? ""), methodArn });
         } catch {
           // What API Gateway answers when a TOKEN authorizer denies.
           return send(res, json(401, { message: "Unauthorized" }));
         }
+        const allowed: string[] = policy.policyDocument.Statement.flatMap((st: any) => st.Resource);
+        // What API Gateway answers when the policy does not cover the request.
+        if (!policyAllows(allowed, methodArn)) return send(res, json(403, { message: "User is not authorized to access this resource" }));
+        authorizer = policy.context;
       }
-      const result = await handler({ body, isBase64Encoded: false, headers: {}, requestContext: { authorizer, requestId } });
+      const base = `http://${req.headers.host ?? `127.0.0.1:${port}`}`;
+      const event: ProxyEvent = {
+        body,
+        isBase64Encoded: false,
+        headers: {},
+        httpMethod: r.method,
+        resource: `/${r.path}`,
+        pathParameters: Object.keys(matched.pathParameters).length ? matched.pathParameters : null,
+        requestContext: { authorizer, requestId },
+      };
+      const result = await handler(event, base);
       send(res, result, String(req.headers["accept-encoding"] ?? ""));
     } catch {
       log.error("local-server", { route, outcome: "error" });
@@ -238,6 +335,8 @@ export async function startLocalServer(opts: LocalServerOptions = {}): Promise<L
     piecesTable: names.piecesTable,
     sessionsTable: names.sessionsTable,
     dynamoEndpoint,
+    exports: exportsAt,
+    ...(userPool ? { userPool } : {}),
     stop: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();

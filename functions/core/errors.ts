@@ -60,6 +60,23 @@ export class UnauthorizedError extends HaumanaError {
   }
 }
 
+/**
+ * The token is good but the request is about someone else (`{userId}` is not the
+ * token's `sub`). The same answer whether or not that user exists.
+ */
+export class ForbiddenError extends HaumanaError {
+  readonly name = "ForbiddenError";
+  readonly code = "forbidden";
+  readonly status = 403;
+}
+
+/** A route the app calls that this backend deliberately does not implement. */
+export class NotImplementedError extends HaumanaError {
+  readonly name = "NotImplementedError";
+  readonly code = "not_implemented";
+  readonly status = 501;
+}
+
 export class NotFoundError extends HaumanaError {
   readonly name = "NotFoundError";
   readonly code = "not_found";

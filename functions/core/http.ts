@@ -10,6 +10,11 @@ import { log, LogFields } from "./log";
 export type ProxyEvent = Pick<APIGatewayProxyEvent, "body" | "isBase64Encoded"> & {
   requestContext?: { authorizer?: Record<string, unknown> | null; requestId?: string } | any;
   headers?: Record<string, string | undefined> | null;
+  /** The route's parameters, decoded (`{userId}` of /users/{userId}/export). */
+  pathParameters?: Record<string, string | undefined> | null;
+  httpMethod?: string;
+  /** The route as defined ("/users/{userId}/export"), not the request's path. */
+  resource?: string;
 };
 
 export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxyResult {
@@ -52,7 +57,11 @@ export function authorizedUser(event: ProxyEvent): { userId: string; email?: str
 }
 
 export interface RouteResult {
-  body: unknown;
+  /** The JSON body; absent: no body (204, a redirect). */
+  body?: unknown;
+  /** Default 200. */
+  status?: number;
+  headers?: Record<string, string>;
   stats?: LogFields;
 }
 
@@ -61,16 +70,21 @@ export async function handleRoute(
   route: string,
   event: ProxyEvent,
   fn: (body: unknown, user: { userId: string; email?: string }) => Promise<RouteResult>,
-  opts: { maxBodyBytes?: number; authorized?: boolean } = {},
+  /** `body: false`: the route takes no body (GET, DELETE); whatever was sent is ignored. */
+  opts: { maxBodyBytes?: number; authorized?: boolean; body?: boolean } = {},
 ): Promise<APIGatewayProxyResult> {
   const started = Date.now();
   const fields: LogFields = { route, requestId: event.requestContext?.requestId };
   try {
     const user = opts.authorized === false ? { userId: "" } : authorizedUser(event);
-    const body = parseBody(event, opts.maxBodyBytes);
+    const body = opts.body === false ? undefined : parseBody(event, opts.maxBodyBytes);
     const r = await fn(body, user);
-    const res = jsonResponse(200, r.body);
-    log.info("request", { ...fields, ...r.stats, status: 200, outcome: "ok", responseBytes: res.body.length, durationMs: Date.now() - started });
+    const status = r.status ?? 200;
+    const res =
+      r.body === undefined
+        ? { statusCode: status, headers: { "Cache-Control": "no-store", ...r.headers }, body: "" }
+        : { ...jsonResponse(status, r.body), ...(r.headers ? { headers: { "Content-Type": "application/json", ...r.headers } } : {}) };
+    log.info("request", { ...fields, ...r.stats, status, outcome: "ok", responseBytes: res.body.length, durationMs: Date.now() - started });
     return res;
   } catch (e: any) {
     if (e instanceof HaumanaError) {

@@ -20,7 +20,7 @@ import {
 } from "../../lib/google";
 import { UnauthorizedError } from "./errors";
 import { log } from "./log";
-import { AUTHORIZED_ROUTES } from "../../lib/routes";
+import { arnPath, AUTHORIZED_ROUTES } from "../../lib/routes";
 
 export interface TokenVerifierConfig {
   jwksUri: string;
@@ -205,7 +205,9 @@ export function allowPolicy(
         {
           Action: "execute-api:Invoke",
           Effect: "Allow",
-          Resource: routes.map((r) => `${api}/${stage}/${r.method}/${r.path}`),
+          // A path parameter matches any value (`users/*/export`): whose data a route
+          // may touch is the handler's check (`{userId}` must be the token's `sub`).
+          Resource: routes.map((r) => `${api}/${stage}/${r.method}/${arnPath(r.path)}`),
         },
       ],
     },
