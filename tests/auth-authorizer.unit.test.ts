@@ -168,20 +168,44 @@ describe("authorizer handler: attack matrix", () => {
     await expectDenied(loaded, `Bearer ${valid}`, "bad_method_arn", "not-an-arn");
   });
 
-  test("a valid token is allowed on this API's two POST routes only, with userId and email", async () => {
+  test("a valid token is allowed on this API's authorized routes only, with userId and email", async () => {
     const result = await loaded.handler(event(`Bearer ${valid}`));
     expect(result.principalId).toBe("109876543210987654321");
     expect(result.context).toEqual({ userId: "109876543210987654321", email: "kumu@example.com" });
+    // A path parameter is `*` in the policy: API Gateway compares the request's ARN,
+    // with the value filled in, against it (whose data it is, is the handler's check).
     expect(result.policyDocument.Statement).toEqual([
       {
         Action: "execute-api:Invoke",
         Effect: "Allow",
-        Resource: [`${API_PREFIX}/POST/pieces`, `${API_PREFIX}/POST/sessions`],
+        Resource: [
+          `${API_PREFIX}/POST/pieces`,
+          `${API_PREFIX}/POST/sessions`,
+          `${API_PREFIX}/GET/users/*/export`,
+          `${API_PREFIX}/DELETE/users/*`,
+          `${API_PREFIX}/GET/users/*/consent-status`,
+        ],
       },
     ]);
     const sessions = await loaded.handler(event(`bearer ${valid}`, `${API_PREFIX}/POST/sessions`));
     expect(sessions.policyDocument).toEqual(result.policyDocument);
     assertNotLogged(loaded.lines, valid);
+  });
+
+  test("the policy covers the authorized routes as called (path parameters filled in) and nothing else", async () => {
+    const { policyAllows } = await import("../local/server");
+    const result = await loaded.handler(event(`Bearer ${valid}`, `${API_PREFIX}/GET/users/109876543210987654321/export`));
+    const resources = result.policyDocument.Statement.flatMap((st: any) => st.Resource) as string[];
+    const allows = (arn: string) => policyAllows(resources, `${API_PREFIX}/${arn}`);
+    for (const arn of ["POST/pieces", "POST/sessions", "GET/users/109876543210987654321/export", "GET/users/someone-else/export", "DELETE/users/109876543210987654321", "GET/users/1/consent-status"]) {
+      expect({ arn, allowed: allows(arn) }).toEqual({ arn, allowed: true });
+    }
+    for (const arn of ["POST/auth/sync", "GET/pieces", "DELETE/pieces", "POST/users/1/export", "GET/users/1/other", "PUT/users/1"]) {
+      expect({ arn, allowed: allows(arn) }).toEqual({ arn, allowed: false });
+    }
+    // Another API or stage is never covered.
+    expect(policyAllows(resources, "arn:aws:execute-api:us-west-2:123456789012:other12345/prod/POST/pieces")).toBe(false);
+    expect(policyAllows(resources, API_PREFIX.replace(/prod$/, "dev") + "/POST/pieces")).toBe(false);
   });
 
   test.each<[string, () => Record<string, unknown>]>([

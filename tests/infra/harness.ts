@@ -113,6 +113,12 @@ function mockState(type: string, name: string, inputs: Record<string, any>, regi
       s.regionalDomainName = `d-mock${n}.execute-api.${region}.amazonaws.com`;
       s.regionalZoneId = "Z2OJLYMUO9EFXC";
       return { id: inputs.domainName, state: s };
+    case "aws:s3/bucket:Bucket": {
+      // S3 completes a bucketPrefix with a unique suffix.
+      s.bucket = inputs.bucket ?? `${inputs.bucketPrefix}mock${n}`;
+      s.arn = `arn:aws:s3:::${s.bucket}`;
+      return { id: s.bucket, state: s };
+    }
     case "aws:route53/record:Record":
       s.fqdn = String(inputs.name).replace(/\.$/, "");
       return { id: `${inputs.zoneId}_${inputs.name}_${inputs.type}`, state: s };

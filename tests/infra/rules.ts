@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import { GOOGLE_ISSUERS, GOOGLE_JWKS_URI, GOOGLE_LOGIN_PROVIDER } from "../../lib/google";
+import { EXPORT_KEY_PREFIX, EXPORT_RETENTION_DAYS, exportObjectTagging } from "../../lib/exports";
 import { API_GATEWAY_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_SECONDS, SYNC_FUNCTION_TIMEOUT_SECONDS } from "../../lib/limits";
 import { FUNCTION_NAMES, LIVE_API, LIVE_NAMES, NAME_KINDS, resourceNames, type FunctionName, type NameKind } from "../../lib/names";
 import { arnPath, ROUTES, routeKey } from "../../lib/routes";
@@ -16,7 +17,7 @@ import { deploymentHash } from "../../infra/api";
 import { AUTHORIZER_SCHEME } from "../../infra/openapi";
 import { TAGGABLE_TYPES, UNTAGGABLE_TYPES } from "../../infra/tagging";
 import { actionsOf, operationOfCommand, sdkCalls, sdkCallsIn } from "../../infra/permissions";
-import { METHOD_THROTTLE, MINIMUM_COMPRESSION_BYTES, STAGE_REQUEST_LIMIT } from "../../infra/api";
+import { METHOD_THROTTLE, methodPath, MINIMUM_COMPRESSION_BYTES, STAGE_REQUEST_LIMIT } from "../../infra/api";
 import { runStack, type StackRun } from "./harness";
 
 export const T = {
@@ -41,6 +42,12 @@ export const T = {
   policyAttachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
   topic: "aws:sns/topic:Topic",
   dashboard: "aws:cloudwatch/dashboard:Dashboard",
+  bucket: "aws:s3/bucket:Bucket",
+  bucketEncryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  bucketPublicAccess: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  bucketOwnership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+  bucketLifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
 };
 
 /** Whether @pulumi/aws's resource class for a type token takes a `tags` input. */
@@ -114,7 +121,7 @@ export function stackRules(stack: string) {
     test("every taggable resource carries exactly the stack's tag set", () => {
       const taggable = aws_().filter((r) => acceptsTags(r.type));
       // The API stage and the log groups are the ones people forget.
-      expect(taggable.map((r) => r.type)).toEqual(expect.arrayContaining([T.stage, T.logGroup, T.table, T.fn, T.role, T.userPool, T.identityPool, T.restApi]));
+      expect(taggable.map((r) => r.type)).toEqual(expect.arrayContaining([T.stage, T.logGroup, T.table, T.fn, T.role, T.userPool, T.identityPool, T.restApi, T.bucket]));
       expect(tags).toEqual({ Project: "Haumana", Environment: settings.environment, CostCenter: "Haumana" });
       for (const r of taggable) {
         expect({ resource: `${r.type}::${r.name}`, tags: r.inputs.tags }).toEqual({ resource: `${r.type}::${r.name}`, tags });
@@ -163,7 +170,7 @@ export function stackRules(stack: string) {
   });
 
   describe(`stack ${stack}: functions`, () => {
-    test("the four functions: nodejs22.x on arm64, index.handler, named for the stack, timeouts from lib/limits.ts", () => {
+    test("every function (sync, auth, authorizer, account data): nodejs22.x on arm64, index.handler, named for the stack, timeouts from lib/limits.ts", () => {
       const fns = run.ofType(T.fn);
       expect(fns.map((f) => f.inputs.name).sort()).toEqual(FUNCTION_NAMES.map(names.fn).sort());
       for (const f of fns) {
@@ -174,6 +181,8 @@ export function stackRules(stack: string) {
       expect(fnNamed("sync-pieces").inputs.timeout).toBe(SYNC_FUNCTION_TIMEOUT_SECONDS);
       expect(fnNamed("sync-sessions").inputs.timeout).toBe(SYNC_FUNCTION_TIMEOUT_SECONDS);
       expect(SYNC_FUNCTION_TIMEOUT_SECONDS).toBeLessThan(API_GATEWAY_TIMEOUT_SECONDS);
+      // So do the account-data functions: a slow export or deletion is answered by the function, not by a 504.
+      for (const fn of ["user-export", "user-delete"] as const) expect(fnNamed(fn).inputs.timeout).toBeLessThan(API_GATEWAY_TIMEOUT_SECONDS);
     });
 
     test("every function has its own log group with a retention period, created before it", () => {
@@ -200,6 +209,8 @@ export function stackRules(stack: string) {
       expect(env("auth-sync")).toEqual({ ...auth, USER_POOL_ID: one(T.userPool).id });
       expect(env("sync-pieces")).toEqual(tables);
       expect(env("sync-sessions")).toEqual(tables);
+      expect(env("user-export")).toEqual({ ...tables, EXPORT_BUCKET: one(T.bucket).state.bucket, EXPORT_OBJECT_TAGGING: exportObjectTagging(tags) });
+      expect(env("user-delete")).toEqual({ ...tables, USER_POOL_ID: one(T.userPool).id });
     });
   });
 
@@ -207,8 +218,9 @@ export function stackRules(stack: string) {
     const allStatements = () =>
       run.ofType(T.rolePolicy).map((p) => ({ policy: p, role: run.ofType(T.role).find((r) => r.id === p.inputs.role)!, statements: statements(p.inputs.policy) }));
 
-    test("no policy grants a wildcard action, or a wildcard resource beyond a log group's streams", () => {
+    test("no policy grants a wildcard action, or a wildcard resource beyond a log group's streams and the export prefix's objects", () => {
       const groupArns = run.ofType(T.logGroup).map((g) => g.state.arn);
+      const exportObjects = `${one(T.bucket).state.arn}/${EXPORT_KEY_PREFIX}*`;
       const policies = allStatements();
       expect(policies.length).toBe(FUNCTION_NAMES.length);
       for (const { statements: ss } of policies) {
@@ -217,14 +229,15 @@ export function stackRules(stack: string) {
           for (const a of list(s.Action)) expect(a).not.toContain("*");
           for (const r of list(s.Resource)) {
             expect(r).not.toBe("*");
-            if (r.includes("*")) expect({ resource: r, scoped: groupArns.some((g) => r === `${g}:*`) }).toEqual({ resource: r, scoped: true });
+            if (r.includes("*")) expect({ resource: r, scoped: groupArns.some((g) => r === `${g}:*`) || r === exportObjects }).toEqual({ resource: r, scoped: true });
           }
         }
       }
     });
 
-    test("each function's role can write only its own logs and touch only the tables, index and pool it uses", () => {
+    test("each function's role can write only its own logs and touch only the tables, index, pool and objects it uses", () => {
       const pool = one(T.userPool);
+      const exportObjects = `${one(T.bucket).state.arn}/${EXPORT_KEY_PREFIX}*`;
       const table = (name: string) => run.ofType(T.table).find((t) => t.inputs.name === name)!.state.arn;
       const withIndex = (name: string, schema: TableSchema) => [table(name), ...schema.indexes.map((i) => `${table(name)}/index/${i.name}`)];
       // sync-pieces never touches the sessions table; sync-sessions takes its change
@@ -235,6 +248,10 @@ export function stackRules(stack: string) {
         "auth-sync": { "cognito-idp": [pool.state.arn] },
         "sync-pieces": { dynamodb: withIndex(names.piecesTable, PIECES_TABLE).sort() },
         "sync-sessions": { dynamodb: [table(names.piecesTable), ...withIndex(names.sessionsTable, SESSIONS_TABLE)].sort() },
+        // The export queries each table's own partition (no index) and writes under the export prefix;
+        // the deletion queries and deletes the same partitions, then the Cognito user.
+        "user-export": { dynamodb: [table(names.piecesTable), table(names.sessionsTable)].sort(), s3: [exportObjects] },
+        "user-delete": { dynamodb: [table(names.piecesTable), table(names.sessionsTable)].sort(), "cognito-idp": [pool.state.arn] },
       };
       for (const fn of FUNCTION_NAMES) {
         const f = fnNamed(fn);
@@ -273,8 +290,10 @@ export function stackRules(stack: string) {
       };
       for (const fn of FUNCTION_NAMES) {
         const calls = sdkCalls(fn);
-        expect({ fn, granted: granted(fn) }).toEqual({ fn, granted: [...actionsOf(calls, "dynamodb"), ...actionsOf(calls, "cognito-idp")].sort() });
+        expect({ fn, granted: granted(fn) }).toEqual({ fn, granted: [...actionsOf(calls, "dynamodb"), ...actionsOf(calls, "cognito-idp"), ...actionsOf(calls, "s3")].sort() });
       }
+      // The export reads (Query) and writes its document; it cannot write the tables.
+      expect(granted("user-export")).toEqual(["dynamodb:Query", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"]);
       // An index gets Query and nothing else.
       for (const p of run.ofType(T.rolePolicy)) {
         for (const s of statements(p.inputs.policy)) {
@@ -307,6 +326,12 @@ export function stackRules(stack: string) {
       expect(sdkCalls("authorizer")).toEqual([]);
       for (const fn of ["sync-pieces", "sync-sessions"] as const) expect(sdkCalls(fn).every((c) => c.service === "dynamodb")).toBe(true);
       expect(sdkCalls("auth-sync").every((c) => c.service === "cognito-idp")).toBe(true);
+      // Only the deletion's code deletes: the export and the sync functions carry no BatchWriteItem or AdminDeleteUser.
+      for (const fn of FUNCTION_NAMES) {
+        const deletes = sdkCalls(fn).some((c) => c.operation === "BatchWriteItem" || c.operation === "AdminDeleteUser");
+        expect({ fn, deletes }).toEqual({ fn, deletes: fn === "user-delete" });
+      }
+      expect(actionsOf(sdkCalls("user-delete"), "cognito-idp")).toEqual(["cognito-idp:AdminDeleteUser"]);
       expect(actionsOf(sdkCalls("auth-sync"), "cognito-idp")).toEqual(["cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser", "cognito-idp:AdminUpdateUserAttributes"]);
     });
   });
@@ -426,17 +451,28 @@ export function stackRules(stack: string) {
     });
 
     test("throttling: the stage default applies to each method, so the routes together stay within the stage's limit", () => {
-      const throttle = one(T.methodSettings);
+      const throttle = run.ofType(T.methodSettings).find((m) => m.inputs.methodPath === "*/*")!;
       expect(throttle.inputs).toMatchObject({ restApi: one(T.restApi).id, stageName: "prod", methodPath: "*/*" });
       const { throttlingBurstLimit: burst, throttlingRateLimit: rate } = throttle.inputs.settings;
       expect({ burst, rate }).toEqual({ burst: METHOD_THROTTLE.throttlingBurstLimit, rate: METHOD_THROTTLE.throttlingRateLimit });
-      const methods = served().length;
-      expect(burst).toBeGreaterThan(0);
-      expect(rate).toBeGreaterThan(0);
-      expect(burst * methods).toBeLessThanOrEqual(STAGE_REQUEST_LIMIT.burst);
-      expect(rate * methods).toBeLessThanOrEqual(STAGE_REQUEST_LIMIT.ratePerSecond);
-      // Each route keeps enough for a sync's requests (a burst of at least 5).
-      expect(burst).toBeGreaterThanOrEqual(5);
+      // Routes with a limit of their own (the rarely called account routes) get a method setting each.
+      const own = run.ofType(T.methodSettings).filter((m) => m.inputs.methodPath !== "*/*");
+      expect(own.map((m) => m.inputs.methodPath).sort()).toEqual(ROUTES.filter((r) => r.throttle).map(methodPath).sort());
+      const limitOf = (key: string) => {
+        const route = ROUTES.find((r) => routeKey(r) === key)!;
+        const m = own.find((x) => x.inputs.methodPath === methodPath(route));
+        expect(m?.inputs.restApi ?? one(T.restApi).id).toBe(one(T.restApi).id);
+        return m ? { burst: m.inputs.settings.throttlingBurstLimit, rate: m.inputs.settings.throttlingRateLimit } : { burst, rate };
+      };
+      const limits = served().map((r) => limitOf(r.key));
+      for (const l of limits) {
+        expect(l.burst).toBeGreaterThan(0);
+        expect(l.rate).toBeGreaterThan(0);
+      }
+      expect(limits.reduce((n, l) => n + l.burst, 0)).toBeLessThanOrEqual(STAGE_REQUEST_LIMIT.burst);
+      expect(limits.reduce((n, l) => n + l.rate, 0)).toBeLessThanOrEqual(STAGE_REQUEST_LIMIT.ratePerSecond + 1e-9);
+      // Each sync route keeps enough for a sync's requests (a burst of at least 5).
+      for (const key of ["POST /pieces", "POST /sessions", "POST /auth/sync"]) expect(limitOf(key).burst).toBeGreaterThanOrEqual(5);
     });
 
     test("responses of 1 KB and more are compressed; a change of the setting redeploys", () => {
@@ -466,6 +502,61 @@ export function stackRules(stack: string) {
         expect(run.outputs.apiUrl).not.toContain(LIVE_API.id);
       });
     }
+  });
+
+  describe(`stack ${stack}: the export bucket`, () => {
+    const onBucket = (type: string) => {
+      const r = one(type);
+      expect({ type, bucket: r.inputs.bucket }).toEqual({ type, bucket: one(T.bucket).id });
+      return r;
+    };
+
+    test("one bucket, named from the stack's prefix with S3's unique suffix, emptied on destroy (it holds copies only)", () => {
+      const bucket = one(T.bucket);
+      expect(bucket.inputs).toMatchObject({ bucketPrefix: names.exportBucketPrefix, forceDestroy: true });
+      expect(bucket.inputs.bucket).toBeUndefined();
+      expect(bucket.state.bucket.startsWith(names.exportBucketPrefix)).toBe(true);
+      expect(bucket.inputs.tags).toEqual(tags);
+    });
+
+    test("encrypted at rest, private (public access blocked, ACLs off), TLS only", () => {
+      expect(onBucket(T.bucketEncryption).inputs.rules).toEqual([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
+      expect(onBucket(T.bucketPublicAccess).inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+      expect(onBucket(T.bucketOwnership).inputs.rule).toEqual({ objectOwnership: "BucketOwnerEnforced" });
+      const arn = one(T.bucket).state.arn;
+      // The policy only denies: access is what IAM grants (the export function, under its prefix).
+      expect(statements(onBucket(T.bucketPolicy).inputs.policy)).toEqual([
+        {
+          Sid: "DenyInsecureTransport",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "s3:*",
+          Resource: [arn, `${arn}/*`],
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
+      ]);
+    });
+
+    test("exports expire after a day; unfinished uploads too", () => {
+      expect(onBucket(T.bucketLifecycle).inputs.rules).toEqual([
+        {
+          id: "expire-exports",
+          status: "Enabled",
+          filter: { prefix: EXPORT_KEY_PREFIX },
+          expiration: { days: EXPORT_RETENTION_DAYS },
+          abortIncompleteMultipartUpload: { daysAfterInitiation: EXPORT_RETENTION_DAYS },
+        },
+      ]);
+      expect(EXPORT_RETENTION_DAYS).toBe(1);
+    });
+
+    test("the export function is created after the bucket is locked down, and is the only one that reaches it", () => {
+      const exportFn = fnNamed("user-export");
+      for (const t of [T.bucketEncryption, T.bucketPublicAccess, T.bucketOwnership, T.bucketLifecycle, T.bucketPolicy]) expect(exportFn.dependencies).toContain(one(t).urn);
+      const arn = one(T.bucket).state.arn;
+      const reaching = run.ofType(T.rolePolicy).filter((p) => statements(p.inputs.policy).some((st) => list(st.Resource).some((r) => r.startsWith(arn))));
+      expect(reaching.map((p) => p.inputs.role)).toEqual([run.ofType(T.role).find((r) => r.inputs.name === names.role("user-export"))!.id]);
+    });
   });
 
   describe(`stack ${stack}: names`, () => {
