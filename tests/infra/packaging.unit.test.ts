@@ -36,6 +36,6 @@ test("the authorizer, loaded from its archive, denies a garbage token", async ()
   expect(outcome).toEqual({ loaded: true, handler: "function", error: "Unauthorized" });
 });
 
-test.each(["auth-sync", "sync-pieces", "sync-sessions"] as const)("%s loads from its archive and exports a handler", async (fn) => {
+test.each(["auth-sync", "sync-pieces", "sync-sessions", "user-export", "user-delete"] as const)("%s loads from its archive and exports a handler", async (fn) => {
   expect(await invoke(fn, null)).toEqual({ loaded: true, handler: "function" });
 });
