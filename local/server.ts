@@ -359,8 +359,10 @@ async function main() {
   out.write(`Try it:\n`);
   out.write(`  TOKEN=$(npx haumana-ops dev token --sub 109876543210987654321 --email you@example.com)\n`);
   out.write(
-    `  curl -s -X POST ${s.url}/pieces -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"operation":"sync","pieces":[]}'\n\n`,
+    `  curl -s -X POST ${s.url}/pieces -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"operation":"sync","pieces":[]}'\n`,
   );
+  out.write(`  curl -sL ${s.url}/users/109876543210987654321/export -H "Authorization: Bearer $TOKEN" -o export.json\n`);
+  out.write(`Exports are served ${s.exports.kind === "s3" ? `from moto's S3 (bucket ${s.exports.bucket})` : "by this server (no moto_server: links live 5 minutes)"}.\n\n`);
   out.write(`Point the app (or curl) at ${s.url} as the stage URL. Ctrl-C stops.\n`);
   const stop = async () => {
     await s.stop();

@@ -1,4 +1,4 @@
-// API Gateway proxy plumbing shared by the sync handlers: body limits and JSON
+// API Gateway proxy plumbing shared by the API's handlers: body limits and JSON
 // parsing, the user from the authorizer context, typed errors to status codes,
 // and the one structured log line per request. No response carries a stack trace
 // or an internal message, and no log line carries a payload or a token.
