@@ -27,8 +27,9 @@ const trigger = (run: StackRun) => one(run, "aws:apigateway/deployment:Deploymen
 const served = (run: StackRun) => openApiRoutes(one(run, "aws:apigateway/restApi:RestApi").inputs.body).map((r) => r.key).sort();
 const grants = (run: StackRun) => run.ofType("aws:lambda/permission:Permission").map((p) => String(p.inputs.sourceArn).replace(/^.*?:api\d+\//, "")).sort();
 
-const EXPORT: Route = { path: "users/{userId}/export", method: "GET", fn: "sync-pieces", authorized: true };
-const DELETE_USER: Route = { path: "users/{userId}", method: "DELETE", fn: "sync-sessions", authorized: true };
+// Routes the table does not have (it has /users/{userId} and three under it already).
+const STATS: Route = { path: "users/{userId}/stats", method: "GET", fn: "sync-pieces", authorized: true };
+const PUT_PIECE: Route = { path: "users/{userId}/pieces/{pieceId}", method: "PUT", fn: "sync-sessions", authorized: true };
 
 let base: StackRun;
 beforeAll(async () => {
@@ -42,14 +43,15 @@ test("the same table gives the same deployment (no redeploy without a change)", 
 });
 
 test("a route added (with a path parameter, another method, nested under another): served, invocable, redeployed", async () => {
-  const run = await runStack("dev", { stubCode: true, modules: withRoutes([...BASE, EXPORT, DELETE_USER]) });
+  const run = await runStack("dev", { stubCode: true, modules: withRoutes([...BASE, STATS, PUT_PIECE]) });
   expect(trigger(run)).not.toBe(trigger(base));
-  expect(served(run)).toEqual([...served(base), "DELETE /users/{userId}", "GET /users/{userId}/export"].sort());
+  expect(served(run)).toEqual([...served(base), "GET /users/{userId}/stats", "PUT /users/{userId}/pieces/{pieceId}"].sort());
   const doc = JSON.parse(one(run, "aws:apigateway/restApi:RestApi").inputs.body);
-  expect(doc.paths["/users/{userId}/export"].get.parameters).toEqual([{ name: "userId", in: "path", required: true, schema: { type: "string" } }]);
-  expect(doc.paths["/users/{userId}"].delete.security).toEqual([{ "google-id-token": [] }]);
+  expect(doc.paths["/users/{userId}/stats"].get.parameters).toEqual([{ name: "userId", in: "path", required: true, schema: { type: "string" } }]);
+  expect(doc.paths["/users/{userId}/pieces/{pieceId}"].put.parameters.map((p: { name: string }) => p.name)).toEqual(["userId", "pieceId"]);
+  expect(doc.paths["/users/{userId}/pieces/{pieceId}"].put.security).toEqual([{ "google-id-token": [] }]);
   // A parameter matches any one value in the execute-api ARN.
-  expect(grants(run)).toEqual(expect.arrayContaining(["*/GET/users/*/export", "*/DELETE/users/*"]));
+  expect(grants(run)).toEqual(expect.arrayContaining(["*/GET/users/*/stats", "*/PUT/users/*/pieces/*"]));
 });
 
 test("a route removed from the table is no longer in the API, nor invocable, and the stage is redeployed without it", async () => {
