@@ -127,16 +127,10 @@ function check(settings: StackSettings, extra: { routes?: readonly Route[]; stat
 
 const collisions = (r: PreflightResult) => r.names.filter((n) => n.status === "collision");
 const prod = () => readStackSettings("prod");
-/** The whole route table once issue 10's routes are in it (the fns are placeholders for the test). */
-const ALL_APP_ROUTES: Route[] = [
-  ...ROUTES,
-  ...APP_ROUTES.filter((a) => !ROUTES.some((r) => r.method === a.method && r.path === a.path)).map((a) => ({
-    method: a.method,
-    path: a.path,
-    fn: "sync-pieces" as const,
-    authorized: a.sendsToken,
-  })),
-];
+/** The route table: it serves every route the app calls. */
+const ALL_APP_ROUTES: readonly Route[] = ROUTES;
+/** A table lacking one of them (the app's account deletion). */
+const MISSING_ONE: readonly Route[] = ROUTES.filter((r) => !(r.method === "DELETE" && r.path === "users/{userId}"));
 
 beforeEach(async () => {
   await resetMoto(moto.endpoint);
@@ -219,11 +213,13 @@ test("released (stack deleted, resources retained) and regional: ready, with the
   expect(ready.exitCode).toBe(0);
   expect(renderPreflight(ready, plain)).toContain(`stage prod serves deployment ${live.deploymentId} now (the rollback target)`);
 
-  // Today's table lacks issue 10's routes: taking over the URL would break them.
-  const today = await check(settings);
-  expect(today.unservedAppRoutes).toEqual(["GET /users/{userId}/export", "DELETE /users/{userId}", "GET /users/{userId}/consent-status"]);
-  expect(today.exitCode).toBe(1);
-  expect(renderPreflight(today, plain)).toMatch(/✗ routes the app calls that the route table does not serve: GET \/users\/\{userId\}\/export.*would break them/);
+  // The table as it is serves them all; one lacking a route would break it at the app's URL.
+  expect(APP_ROUTES.length).toBe(6);
+  expect((await check(settings)).unservedAppRoutes).toEqual([]);
+  const lacking = await check(settings, { routes: MISSING_ONE });
+  expect(lacking.unservedAppRoutes).toEqual(["DELETE /users/{userId}"]);
+  expect(lacking.exitCode).toBe(1);
+  expect(renderPreflight(lacking, plain)).toMatch(/✗ routes the app calls that the route table does not serve: DELETE \/users\/\{userId\}.*would break them/);
 });
 
 test("an edge-optimized API to adopt is refused with the command that converts it", async () => {
@@ -272,7 +268,7 @@ test("leftovers of an earlier attempt collide (ops names too); with the stack's 
   await cw.send(new PutDashboardCommand({ DashboardName: "Haumana-dev", DashboardBody: JSON.stringify({ widgets: [] }) }));
   cw.destroy();
 
-  const r = await check(dev);
+  const r = await check(dev, { routes: MISSING_ONE });
   expect(collisions(r).map((n) => `${n.kind} ${n.name}`).sort()).toEqual([
     "cloudwatch-alarm Haumana-dev-API-5XX",
     "cloudwatch-dashboard Haumana-dev",
