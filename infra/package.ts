@@ -20,23 +20,28 @@ export function functionEntry(name: FunctionName): string {
   return path.join(ROOT, "functions", `${name}.ts`);
 }
 
-function bundle(name: FunctionName): Bundle {
-  const hit = cache.get(name);
-  if (hit !== undefined) return hit;
-  const result = esbuild.buildSync({
+/** How a function's entry is built; `extra` for the reachability build below. */
+function build(name: FunctionName, extra: esbuild.BuildOptions): esbuild.BuildResult<{ write: false; metafile: true }> {
+  return esbuild.buildSync({
     entryPoints: [functionEntry(name)],
     absWorkingDir: ROOT,
     bundle: true,
     platform: "node",
     target: "node22",
     format: "cjs",
-    minify: true,
-    // The AWS SDK is bundled too (not taken from the runtime), so the deployed code
-    // runs the SDK version the lock file pins and tests load.
+    ...extra,
     write: false,
     metafile: true,
     logLevel: "silent",
   });
+}
+
+function bundle(name: FunctionName): Bundle {
+  const hit = cache.get(name);
+  if (hit !== undefined) return hit;
+  // The AWS SDK is bundled too (not taken from the runtime), so the deployed code
+  // runs the SDK version the lock file pins and tests load.
+  const result = build(name, { minify: true });
   const [output] = Object.values(result.metafile.outputs);
   const inputs = Object.entries(output.inputs)
     .filter(([, use]) => use.bytesInOutput > 0)
@@ -73,18 +78,7 @@ export function bundleSources(name: FunctionName): string[] {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const deps = Object.keys(require("../package.json").dependencies as Record<string, string>);
   const stub = path.join(__dirname, "sdk-stub", "index.js");
-  const result = esbuild.buildSync({
-    entryPoints: [functionEntry(name)],
-    absWorkingDir: ROOT,
-    bundle: true,
-    platform: "node",
-    target: "node22",
-    format: "cjs",
-    write: false,
-    metafile: true,
-    logLevel: "silent",
-    alias: Object.fromEntries(deps.filter((d) => d.startsWith("@aws-sdk/")).map((d) => [d, stub])),
-  });
+  const result = build(name, { alias: Object.fromEntries(deps.filter((d) => d.startsWith("@aws-sdk/")).map((d) => [d, stub])) });
   const [output] = Object.values(result.metafile.outputs);
   const files = Object.entries(output.inputs)
     .filter(([file, use]) => use.bytesInOutput > 0 && !file.includes("node_modules/") && !path.resolve(ROOT, file).startsWith(path.dirname(stub)))

@@ -115,7 +115,8 @@ function localExportLinks(now: () => number) {
   };
 }
 
-async function ensureTables(client: DynamoDBClient, prefix: string) {
+/** Creates the tables of the stack with name prefix `prefix` where they do not exist yet. */
+export async function ensureTables(client: DynamoDBClient, prefix: string) {
   const names = resourceNames(prefix);
   for (const [schema, name] of [
     [PIECES_TABLE, names.piecesTable],

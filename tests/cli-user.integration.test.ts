@@ -12,7 +12,7 @@ import {
   CognitoIdentityProviderClient,
   CreateUserPoolCommand,
 } from "@aws-sdk/client-cognito-identity-provider";
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
@@ -25,7 +25,7 @@ import { piecesRoute, sessionsRoute } from "../functions/core/routes";
 import { Store } from "../functions/core/store";
 import { resourceNames } from "../lib/names";
 import { readStackSettings } from "../lib/stack-config";
-import { createTableInput, PIECES_TABLE, SESSIONS_TABLE } from "../lib/tables";
+import { ensureTables } from "../local/server";
 import { buildCli, runInTerminal } from "./helpers/cli";
 import { runCli } from "./helpers/cli-process";
 import { localEndpoint } from "./helpers/dynamo";
@@ -59,16 +59,7 @@ beforeAll(async () => {
   poolId = (await cognito.send(new CreateUserPoolCommand({ PoolName: names.userPool }))).UserPool!.Id!;
   // The dev stack's tables on the shared DynamoDB Local; users are unique to this run.
   const client = new DynamoDBClient({ endpoint: localEndpoint(), region: "us-west-2", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
-  for (const [schema, name] of [
-    [PIECES_TABLE, names.piecesTable],
-    [SESSIONS_TABLE, names.sessionsTable],
-  ] as const) {
-    try {
-      await client.send(new DescribeTableCommand({ TableName: name }));
-    } catch {
-      await client.send(new CreateTableCommand(createTableInput(schema, name))).catch(() => undefined);
-    }
-  }
+  await ensureTables(client, names.prefix);
   doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   store = new Store({ doc, piecesTable: names.piecesTable, sessionsTable: names.sessionsTable });
 });
