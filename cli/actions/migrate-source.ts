@@ -163,10 +163,16 @@ const upper = (v: unknown) => (typeof v === "string" ? v.toUpperCase() : undefin
 
 /**
  * Groups the old items by user (Google sub), through `owners` (old owner → user;
- * owners absent from it are not copied), and validates each user's pieces and
- * sessions as a sync request would be validated.
+ * owners absent from it are not copied: the caller reports them), and validates
+ * each user's pieces and sessions as a sync request would be validated. A session
+ * item whose pk names no user is `unowned`.
  */
-export function buildUsers(pieceItems: OldItem[], sessionItems: OldItem[], owners: Map<string, string>): Map<string, UserData> {
+export function buildUsers(
+  pieceItems: OldItem[],
+  sessionItems: OldItem[],
+  owners: Map<string, string>,
+): { users: Map<string, UserData>; unowned: RefusedItem[] } {
+  const unowned: RefusedItem[] = [];
   const raw = new Map<string, { owners: Set<string>; pieces: Map<string, OldItem[]>; sessions: Map<string, OldItem[]>; badSessions: OldItem[] }>();
   const userOf = (owner: string) => {
     const userId = owners.get(owner)!;
@@ -184,7 +190,12 @@ export function buildUsers(pieceItems: OldItem[], sessionItems: OldItem[], owner
   }
   for (const item of sessionItems) {
     const owner = userOfSessionKey(item.pk);
-    if (owner === undefined || !owners.has(owner)) continue;
+    if (owner === undefined) {
+      const id = upper(item.sessionId ?? parseSessionSortKey(item.sk)?.sessionId);
+      unowned.push({ userId: "(none)", kind: "session", ...(id ? { id } : {}), code: "invalid_session", message: `pk ${JSON.stringify(item.pk)} is not USER#<sub>` });
+      continue;
+    }
+    if (!owners.has(owner)) continue;
     const u = userOf(owner);
     const id = upper(item.sessionId ?? parseSessionSortKey(item.sk)?.sessionId);
     if (!id) u.badSessions.push(item);
@@ -227,5 +238,5 @@ export function buildUsers(pieceItems: OldItem[], sessionItems: OldItem[], owner
       duplicateSessions,
     });
   }
-  return users;
+  return { users, unowned };
 }

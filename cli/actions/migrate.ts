@@ -24,7 +24,7 @@ import { changeKey, CommitStamp, nextChangedAt, PlannedWrite, Store, StoreDeps, 
 import { StoreUnavailableError } from "../../functions/core/errors";
 import { MAX_SESSION_WRITES_PER_REQUEST } from "../../lib/limits";
 import { resourceNames } from "../../lib/names";
-import { OLD_PIECES_TABLE, OLD_SESSIONS_TABLE, OldTableSchema } from "../../lib/old-backend";
+import { OLD_PIECES_TABLE, OLD_SESSIONS_TABLE, OldTableSchema, userOfSessionKey } from "../../lib/old-backend";
 import type { StackSettings } from "../../lib/stack-config";
 import { CHANGE_INDEX, PIECES_TABLE, SESSIONS_TABLE, TableSchema } from "../../lib/tables";
 import { callerIdentity, CallerIdentity, requestFailure, send, Sender } from "../aws";
@@ -271,7 +271,8 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
   const owners = new Map<string, string>();
   for (const owner of ownerCounts.keys()) if (!isCognitoSub(owner)) owners.set(owner, owner);
   for (const r of resolved) owners.set(r.cognitoSub, r.userId);
-  const users = [...buildUsers(pieceItems, sessionItems, owners).values()].sort((a, b) => b.pieces.length + b.sessions.length - (a.pieces.length + a.sessions.length));
+  const built = buildUsers(pieceItems, sessionItems, owners);
+  const users = [...built.users.values()].sort((a, b) => b.pieces.length + b.sessions.length - (a.pieces.length + a.sessions.length));
 
   const plan: MigratePlan = {
     stack: settings.stack,
@@ -303,7 +304,7 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
     plan.sessions = planned.sessions;
     info(`Planned in ${seconds(t0)} s.`);
     if (opts.dryRun) {
-      const refused = allRefused(users, planned.refused);
+      const refused = [...built.unowned, ...allRefused(users, planned.refused)];
       const ok = refused.length === 0 && unresolved.length === 0;
       return { ...plan, pieces: planned.pieces, sessions: planned.sessions, refused, dryRun: true, ok, exitCode: ok ? EXIT.OK : EXIT.FAILURE, seconds: seconds(started) };
     }
@@ -341,11 +342,12 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
     progress(`Verifying: ${++verified}/${users.length} users…`);
   });
   info(`Verified ${users.length} users in ${seconds(t0)} s.`);
+  for (const r of built.unowned) differences.push({ userId: r.userId, kind: r.kind, id: r.id ?? "(no id)", problem: `not copied: ${r.code}: ${r.message}` });
   const byUser = (a: { userId: string }, b: { userId: string }) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0);
   checks.sort(byUser);
   differences.sort(byUser);
   notes.sort(byUser);
-  const refused = allRefused(users, copied.refused);
+  const refused = [...built.unowned, ...allRefused(users, copied.refused)];
   const ok = differences.length === 0 && unresolved.length === 0;
   return {
     ...plan,
@@ -367,8 +369,8 @@ function countOwners(pieceItems: OldItem[], sessionItems: OldItem[]): Map<string
   const at = (owner: string) => out.get(owner) ?? (out.set(owner, { pieces: 0, sessions: 0 }), out.get(owner)!);
   for (const it of pieceItems) at(String(it[OLD_PIECES_TABLE.hashKey])).pieces++;
   for (const it of sessionItems) {
-    const pk = String(it[OLD_SESSIONS_TABLE.hashKey]);
-    at(pk.startsWith("USER#") ? pk.slice(5) : pk).sessions++;
+    const owner = userOfSessionKey(it[OLD_SESSIONS_TABLE.hashKey]);
+    if (owner !== undefined) at(owner).sessions++;
   }
   return out;
 }
@@ -384,8 +386,10 @@ async function copy(
   progress: (label: string) => void,
   verb: string,
 ): Promise<{ pieces: PieceCounts; sessions: SessionCounts; refused: Map<string, RefusedItem[]> }> {
-  const pieces: PieceCounts = { stored: 0, merged: 0, present: 0, refused: 0 };
-  const sessions: SessionCounts = { written: 0, present: 0, refused: 0 };
+  // Items a sync would refuse are refused before anything is sent.
+  const refusedBefore = (kind: RefusedItem["kind"]) => users.reduce((n, u) => n + u.refused.filter((r) => r.kind === kind).length, 0);
+  const pieces: PieceCounts = { stored: 0, merged: 0, present: 0, refused: refusedBefore("piece") };
+  const sessions: SessionCounts = { written: 0, present: 0, refused: refusedBefore("session") };
   const refused = new Map<string, RefusedItem[]>();
   const total = { pieces: users.reduce((n, u) => n + u.pieces.length, 0), sessions: users.reduce((n, u) => n + u.sessions.length, 0) };
   let donePieces = 0;
@@ -445,6 +449,10 @@ function ownersLine(p: MigratePlan): string | undefined {
 
 /** The plan, as shown before the question (stderr) and as a dry run's result. */
 export function renderMigratePlan(p: MigratePlan, c: Colours, heading = "Migrate"): string {
+  return `${c.bold(heading)}\n${indent(table(planRows(p)))}`;
+}
+
+function planRows(p: MigratePlan): string[][] {
   const rows: string[][] = [
     ["from", `${p.from.pieces}, ${p.from.sessions}`],
     ["into", `${p.to.pieces}, ${p.to.sessions} (stack ${p.stack}, ${p.region}, account ${p.account.account})`],
@@ -457,7 +465,7 @@ export function renderMigratePlan(p: MigratePlan, c: Colours, heading = "Migrate
   }
   if (p.pieces) rows.push(["pieces", `${n(p.pieces.stored)} to store, ${n(p.pieces.merged)} to merge with the copy there, ${n(p.pieces.present)} already there, ${n(p.pieces.refused)} refused`]);
   if (p.sessions) rows.push(["sessions", `${n(p.sessions.written)} to write, ${n(p.sessions.present)} already there, ${n(p.sessions.refused)} refused`]);
-  return `${c.bold(heading)}\n${indent(table(rows))}`;
+  return rows;
 }
 
 const indent = (s: string) => s.replace(/^/gm, "  ");
@@ -486,11 +494,12 @@ export function renderMigrate(r: MigrateResult, c: Colours): string {
   const v = r.verification!;
   const failed = v.users.filter((u) => !u.ok).length;
   const rows: string[][] = [
+    ...planRows({ ...r, pieces: undefined, sessions: undefined }),
     ["pieces", `${n(r.pieces.stored)} stored, ${n(r.pieces.merged)} merged with the copy there, ${n(r.pieces.present)} already there, ${n(r.pieces.refused)} refused`],
     ["sessions", `${n(r.sessions.written)} written, ${n(r.sessions.present)} already there, ${n(r.sessions.refused)} refused`],
     ["verified", `${plural(v.users.length, "user")}: ${n(v.users.length - failed)} ${c.green("✓")}${failed ? `, ${n(failed)} ${c.red("✗")}` : ""} (pieces and sessions, counts and content, old against new)`],
   ];
-  const lines = [renderMigratePlan({ ...r, pieces: undefined, sessions: undefined }, c, "Migrated"), indent(table(rows))];
+  const lines = [c.bold("Migrated"), indent(table(rows))];
   if (v.differences.length || r.owners.unresolved.length) {
     lines.push("", c.red(`✗ ${plural(v.differences.length + r.owners.unresolved.length, "difference")}:`));
     lines.push(...listed(r.owners.unresolved, unresolvedLine), ...listed(v.differences, findingLine));
