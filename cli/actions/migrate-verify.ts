@@ -68,6 +68,7 @@ function shown(v: unknown): unknown {
 }
 
 const ms = (v: unknown) => Date.parse(String(v));
+const second = (v: unknown) => Math.floor(ms(v) / 1000);
 
 function comparePiece(userId: string, old: PieceInput, item: Item | undefined, differences: Finding[], notes: Finding[]): boolean {
   const id = old.pieceId;
@@ -101,8 +102,9 @@ function comparePiece(userId: string, old: PieceInput, item: Item | undefined, d
     differences.push({ ...base, field: "version", old: old.version, new: w.version, problem: "not above the old version: a device holding the old one would not take it" });
     same = false;
   }
+  // To the second: the app sends whole seconds, so a device's copy of a millisecond date is that second.
   for (const f of ["createdAt", "modifiedAt"] as const) {
-    if (ms(w[f]) !== ms(old[f])) notes.push({ ...base, field: f, old: old[f], new: w[f], problem: "another date (the copy a device pushed to the new backend)" });
+    if (second(w[f]) !== second(old[f])) notes.push({ ...base, field: f, old: old[f], new: w[f], problem: "another date (the copy a device pushed to the new backend)" });
   }
   return same;
 }
