@@ -237,6 +237,11 @@ test("the tables named are checked before anything is read: old schemas for the 
   await expect(run(newSchema.piecesTable, s.old.sessions)).rejects.toMatchObject({ exitCode: EXIT.USAGE, message: expect.stringContaining("is a table of this program (it has the byChange index)") });
   await expect(run(s.names.piecesTable, s.old.sessions)).rejects.toMatchObject({ exitCode: EXIT.USAGE, message: expect.stringContaining("is a table of stack") });
   await expect(run(s.old.pieces, s.old.pieces)).rejects.toMatchObject({ exitCode: EXIT.USAGE });
+  // A stack whose names would be the live deployment's is refused before anything is read.
+  await expect(run(s.old.pieces, s.old.sessions, { ...s.settings, namePrefix: "haumana" } as StackSettings)).rejects.toMatchObject({
+    exitCode: EXIT.USAGE,
+    message: expect.stringMatching(/^Pulumi\.test-checks\.yaml: namePrefix "haumana" would reuse names of the live CDK deployment: haumana-pieces, haumana-sessions/),
+  });
   const undeployed = { ...s.settings, namePrefix: "mig-undeployed" } as StackSettings;
   await expect(run(s.old.pieces, s.old.sessions, undeployed)).rejects.toMatchObject({
     exitCode: EXIT.FAILURE,

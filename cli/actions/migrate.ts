@@ -23,7 +23,7 @@ import { syncSessions } from "../../functions/core/sessions";
 import { changeKey, CommitStamp, nextChangedAt, PlannedWrite, Store, StoreDeps, SyncState } from "../../functions/core/store";
 import { StoreUnavailableError } from "../../functions/core/errors";
 import { MAX_SESSION_WRITES_PER_REQUEST } from "../../lib/limits";
-import { resourceNames } from "../../lib/names";
+import { NameCollisionError, resourceNames } from "../../lib/names";
 import { OLD_PIECES_TABLE, OLD_SESSIONS_TABLE, OldTableSchema, userOfSessionKey } from "../../lib/old-backend";
 import type { StackSettings } from "../../lib/stack-config";
 import { CHANGE_INDEX, PIECES_TABLE, SESSIONS_TABLE, TableSchema } from "../../lib/tables";
@@ -176,6 +176,16 @@ function checkTarget(t: TableDescription | undefined, name: string, schema: Tabl
   }
 }
 
+/** The stack's table names, from the one definition of names (which refuses a prefix that reuses the live deployment's). */
+function stackNames(settings: StackSettings) {
+  try {
+    return resourceNames(settings.namePrefix);
+  } catch (err) {
+    if (err instanceof NameCollisionError) throw new UsageError(`Pulumi.${settings.stack}.yaml: ${err.message}`);
+    throw err;
+  }
+}
+
 // ---- helpers -------------------------------------------------------------------
 
 function chunks<T>(list: T[], n: number): T[][] {
@@ -229,7 +239,7 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
   const started = Date.now();
   const { settings } = opts;
   const { region } = opts;
-  const names = resourceNames(settings.namePrefix);
+  const names = stackNames(settings);
   const to = { pieces: names.piecesTable, sessions: names.sessionsTable };
   const from = { pieces: opts.fromPieces, sessions: opts.fromSessions };
   for (const [option, name] of [["--from-pieces", from.pieces], ["--from-sessions", from.sessions]] as const) {
