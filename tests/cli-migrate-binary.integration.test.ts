@@ -21,7 +21,7 @@ import { resourceNames } from "../lib/names";
 import { readStackSettings } from "../lib/stack-config";
 import { createTableInput, PIECES_TABLE, SESSIONS_TABLE, SYNC_STATE_KEY } from "../lib/tables";
 import { DynamoDBLocal, startDynamoDBLocal } from "../local/dynamodb-local";
-import { buildCli, cliEnv, linkedBinDir, Run } from "./helpers/cli";
+import { buildCli, cliEnv, linkedBinDir, Run, runInTerminal, SPINNER_FRAMES } from "./helpers/cli";
 import { Device, DeviceClock, LocalPiece } from "./helpers/device";
 import { holdAfterTransactions } from "./helpers/hold-proxy";
 import { MotoServer, startMoto } from "./helpers/moto";
@@ -425,4 +425,25 @@ test("devices holding the old versions (local bumps, unsynced edits, an older st
     const newcomer = newcomers.find((d) => d.userId === u.userId)!;
     for (const s of u.sessions.filter((x) => x.endedAt)) expect(Date.parse(newcomer.sessions.get(s.sessionId)!.s.endedAt!)).toBe(Date.parse(s.endedAt));
   }
+});
+
+test("on a terminal it shows the plan with progress, asks, copies on yes, and leaves no spinner frame", async () => {
+  const small = generateOldBackend({ seed: 5, users: 2, piecesPerUser: [20, 30], sessionsPerUser: [5, 10] });
+  const tables = await createOldTables(client, "terminal");
+  await putAll(client, tables.pieces, small.pieces);
+  await putAll(client, tables.sessions, small.sessions);
+  const r = await runInTerminal(["migrate", "--stack", "dev", "--from-pieces", tables.pieces, "--from-sessions", tables.sessions], {
+    cwd: tmp,
+    env: env(),
+    steps: [{ when: /\(y\/N\)/, send: "y\r" }],
+    timeoutMs: 120_000,
+  });
+  const screen = r.screen.join("\n");
+  expect(r.code).toBe(0);
+  expect(r.raw).toMatch(/Planning: \d+\/\d+ pieces/);
+  expect(r.raw).toMatch(SPINNER_FRAMES);
+  expect(screen).not.toMatch(SPINNER_FRAMES);
+  expect(screen).toMatch(new RegExp(`^  pieces +${small.pieces.length} to store, 0 to merge with the copy there, 0 already there, 0 refused$`, "m"));
+  expect(screen).toContain(`Copy into ${names.piecesTable} and ${names.sessionsTable} in account 123456789012? Yes`);
+  expect(screen).toMatch(/^✓ Every old piece and session is in the stack's tables/m);
 });

@@ -264,14 +264,14 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
   let t0 = Date.now();
   const read = async (table: string) => {
     try {
-      return await scanTable(deps.dynamodb, store, table, (n) => progress(`Reading ${table}: ${n.toLocaleString("en-US")} items…`));
+      return await scanTable(deps.dynamodb, store, table, (count) => progress(`Reading ${table}: ${n(count)} items…`));
     } catch (err) {
       throw storeFailure(err, `reading ${table}`);
     }
   };
   const pieceItems = await read(from.pieces);
   const sessionItems = await read(from.sessions);
-  info(`Read ${from.pieces} (${pieceItems.length.toLocaleString("en-US")} items) and ${from.sessions} (${sessionItems.length.toLocaleString("en-US")} items) in ${seconds(t0)} s.`);
+  info(`Read ${from.pieces} (${n(pieceItems.length)} items) and ${from.sessions} (${n(sessionItems.length)} items) in ${seconds(t0)} s.`);
 
   // ---- owners
   const ownerCounts = countOwners(pieceItems, sessionItems);
@@ -325,8 +325,8 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
   t0 = Date.now();
   const copied = await copy(store, users, progress, "Copying");
   info(
-    `Copied in ${seconds(t0)} s: pieces ${copied.pieces.stored} stored, ${copied.pieces.merged} merged, ${copied.pieces.present} already there; ` +
-      `sessions ${copied.sessions.written} written, ${copied.sessions.present} already there.`,
+    `Copied in ${seconds(t0)} s: pieces ${n(copied.pieces.stored)} stored, ${n(copied.pieces.merged)} merged, ${n(copied.pieces.present)} already there; ` +
+      `sessions ${n(copied.sessions.written)} written, ${n(copied.sessions.present)} already there.`,
   );
 
   // ---- verify
