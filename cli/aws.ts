@@ -13,10 +13,12 @@
 import type { BudgetsClient } from "@aws-sdk/client-budgets";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import type { CognitoIdentityProviderClient } from "@aws-sdk/client-cognito-identity-provider";
 import type { CostExplorerClient } from "@aws-sdk/client-cost-explorer";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { STSClient } from "@aws-sdk/client-sts";
 import { Readable } from "node:stream";
-import { fromAwsError, RequestSetting, RequestTrace, TRACE } from "./errors";
+import { CliError, fromAwsError, RequestSetting, RequestTrace, TRACE, tracedOperation } from "./errors";
 
 export const BILLING_REGION = "us-east-1";
 
@@ -50,14 +52,15 @@ export function regionFor(stackRegion: string): string {
   return settings.region ?? stackRegion;
 }
 
-type ClientClass<C> = new (config: { region: string; profile?: string }) => C;
+type ClientClass<C, X> = new (config: { region: string; profile?: string } & X) => C;
 
 /**
- * An SDK client with the run's --profile and --debug, for `region`. New commands
- * make their clients here: `createClient(CloudWatchLogsClient, regionFor(stack.region))`.
+ * An SDK client with the run's --profile and --debug, for `region` (and any other
+ * client settings in `extra`). New commands make their clients here:
+ * `createClient(CloudWatchLogsClient, regionFor(stack.region))`.
  */
-export function createClient<C extends object>(Client: ClientClass<C>, region: string): C {
-  const client = new Client({ region, ...(settings.profile ? { profile: settings.profile } : {}) });
+export function createClient<C extends object, X extends object = {}>(Client: ClientClass<C, X>, region: string, extra?: X): C {
+  const client = new Client({ ...(extra as X), region, ...(settings.profile ? { profile: settings.profile } : {}) });
   traceRequests(client as any, settings.debug);
   return client;
 }
@@ -119,6 +122,24 @@ export function regionalClients(stackRegion: string) {
   };
 }
 
+/**
+ * DynamoDB in the stack's region (or --region), set up as the sync functions' client
+ * (SYNC_DYNAMODB_CONFIG: one attempt per call, because the sync code's Store
+ * retries what is transient itself). AWS_ENDPOINT_URL_DYNAMODB sends only DynamoDB
+ * elsewhere.
+ */
+export function dynamoDbClient(stackRegion: string): DynamoDBClient {
+  const { DynamoDBClient } = require("@aws-sdk/client-dynamodb") as typeof import("@aws-sdk/client-dynamodb");
+  const { SYNC_DYNAMODB_CONFIG } = require("../functions/core/routes") as typeof import("../functions/core/routes");
+  return createClient(DynamoDBClient, regionFor(stackRegion), SYNC_DYNAMODB_CONFIG);
+}
+
+/** Cognito user pools in the stack's region (or --region). */
+export function cognitoClient(stackRegion: string): CognitoIdentityProviderClient {
+  const { CognitoIdentityProviderClient } = require("@aws-sdk/client-cognito-identity-provider") as typeof import("@aws-sdk/client-cognito-identity-provider");
+  return createClient(CognitoIdentityProviderClient, regionFor(stackRegion));
+}
+
 /** The operation name of an SDK command ("DescribeBudgetCommand" → "DescribeBudget"). */
 export function operationOf(command: object): string {
   return command.constructor.name.replace(/Command$/, "");
@@ -126,6 +147,14 @@ export function operationOf(command: object): string {
 
 function requestSetting(): RequestSetting {
   return { profile: settings.profile ?? process.env.AWS_PROFILE, endpointOverride: process.env.AWS_ENDPOINT_URL };
+}
+
+/**
+ * A failure of a request sent past `send` (code that takes the SDK client itself, as
+ * the sync code's Store does) as the CliError `send` would have made of it.
+ */
+export function requestFailure(err: unknown, operation = tracedOperation(err) ?? "the request"): CliError {
+  return fromAwsError(err, operation, requestSetting());
 }
 
 /** Sends one request; any failure comes back as a CliError naming the operation, where it went and what to check. */
@@ -206,9 +235,9 @@ function traceRequests(client: { config?: { serviceId?: string }; middlewareStac
       const req = args.request;
       if (!req || typeof req.hostname !== "string") return next(args);
       const url = `${req.protocol}//${req.hostname}${req.port ? `:${req.port}` : ""}${req.path ?? "/"}`;
-      const trace: RequestTrace = { service, url };
-      context[TRACE_KEY] = trace;
       const operation = String(context.commandName ?? "").replace(/Command$/, "");
+      const trace: RequestTrace = { service, url, operation };
+      context[TRACE_KEY] = trace;
       // Requests made together answer in any order: a number pairs each answer with its request.
       const n = ++requestNumber;
       if (debug) {

@@ -63,6 +63,8 @@ export class InterruptedError extends CliError {
 export interface RequestTrace {
   service: string;
   url: string;
+  /** The API operation ("TransactWriteItems"), for errors raised past `send` (code that takes the SDK client itself). */
+  operation?: string;
   status?: number;
   contentType?: string;
   /** The start of a response body that was not AWS's JSON or XML. */
@@ -132,6 +134,11 @@ export const IAM_ACTIONS: Record<string, string> = {
   DescribeStacks: "cloudformation:DescribeStacks",
   GetDashboard: "cloudwatch:GetDashboard",
   ListTopics: "sns:ListTopics",
+  // migrate (DescribeTable, ListUsers, GetItem and Query above): the old tables are read, the stack's written through the sync code's Store
+  Scan: "dynamodb:Scan",
+  BatchGetItem: "dynamodb:BatchGetItem",
+  PutItem: "dynamodb:PutItem",
+  TransactWriteItems: "dynamodb:PutItem and dynamodb:UpdateItem",
 };
 
 /** What the request was sent with, for messages that say what to check. */
@@ -199,6 +206,11 @@ function checkWhere(s: RequestSetting): string {
 function excerpt(body: string): string {
   const text = body.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
   return text.length > 160 ? text.slice(0, 159) + "…" : text;
+}
+
+/** The operation a traced request error came from (see RequestTrace.operation). */
+export function tracedOperation(err: unknown): string | undefined {
+  return (err as any)?.[TRACE]?.operation || undefined;
 }
 
 /** Turns an error thrown while sending `operation` into a CliError. */

@@ -4,7 +4,7 @@
 export const EXIT = {
   /** Done; for checks: everything matches. */
   OK: 0,
-  /** A check found drift, an alarm in ALARM or a name already in use, AWS or the network failed, or a change was declined at the prompt. */
+  /** A check found drift, an alarm in ALARM or a name already in use, a migration left an item out or different, AWS or the network failed, or a change was declined at the prompt. */
   FAILURE: 1,
   /** Bad command line, a stack file that cannot be read, or a change without --yes and no terminal to ask on. */
   USAGE: 2,
@@ -20,7 +20,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 const MEANINGS: Record<ExitCode, string> = {
   0: "ok (checks: everything matches)",
-  1: "failure: drift, an alarm in ALARM, a name already in use, an AWS or network error, or a change declined at the prompt",
+  1: "failure: drift, an alarm in ALARM, a name already in use, an item the migration did not copy or that differs, an AWS or network error, or a change declined at the prompt",
   2: "usage: bad arguments, an unreadable stack file, or a change without --yes and no terminal to ask on",
   3: "credentials: none found, expired, or AccessDenied (the message names the IAM action)",
   4: "precondition: a cost-allocation tag not active yet (inactive, or not yet seen by billing), or Cost Explorer not enabled",

@@ -11,6 +11,7 @@ import { registerCost } from "./commands/cost";
 import { registerDev } from "./commands/dev";
 import { withExamples } from "./commands/help";
 import { registerLogs } from "./commands/logs";
+import { registerMigrate } from "./commands/migrate";
 import { registerStatus } from "./commands/status";
 import { registerPreflight } from "./commands/preflight";
 import { registerTags } from "./commands/tags";
@@ -26,7 +27,7 @@ export const VERSION: string = version;
 export function buildProgram(ctx: Context): Command {
   const { ui } = ctx;
   const program = new Command("haumana-ops")
-    .description("Ops for the Haumana backend: the stack's status and logs, cost-allocation tags, the monthly budget and its alerts, cost reports, cutover preflight")
+    .description("Ops for the Haumana backend: the stack's status and logs, cost-allocation tags, the monthly budget and its alerts, cost reports, cutover preflight, the migration from the old backend")
     .version(VERSION, "-V, --version", "print the version")
     .option("--json", "print the result as JSON on stdout (messages stay on stderr)")
     .addOption(new Option("--profile <name>", "AWS profile from ~/.aws/config (default: AWS_PROFILE, else the default credential chain)"))
@@ -60,6 +61,7 @@ export function buildProgram(ctx: Context): Command {
   registerDev(program, ctx);
   registerPreflight(program, ctx);
   registerUser(program, ctx);
+  registerMigrate(program, ctx);
 
   // `help`, `help budget`, `help budget create`: the help of the deepest command named.
   program

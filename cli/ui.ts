@@ -139,21 +139,29 @@ export class Ui {
     }
   }
 
-  /** Runs `work` with a spinner on stderr when it is a terminal. Nested calls show the inner label. */
-  async spin<T>(label: string, work: () => Promise<T>): Promise<T> {
-    if (!this.io.stderr.isTTY) return work();
+  /**
+   * Runs `work` with a spinner on stderr when it is a terminal. Nested calls show the
+   * inner label. `work` may change the label as it goes (progress counts).
+   */
+  async spin<T>(label: string, work: (setLabel: (label: string) => void) => Promise<T>): Promise<T> {
+    if (!this.io.stderr.isTTY) return work(() => undefined);
     const outer = this.spinner;
     if (outer) clearInterval(outer.timer);
-    this.spinner = { label, frame: 0, timer: setInterval(() => this.draw(), 80) };
+    const spinner = { label, frame: 0, timer: setInterval(() => this.draw(), 80) };
+    this.spinner = spinner;
     const unregister = this.io.onInterrupt?.(() => this.stopSpinner());
     this.draw();
     try {
-      return await work();
+      return await work((next) => {
+        spinner.label = next;
+      });
     } finally {
       unregister?.();
       this.stopSpinner();
       if (outer) {
-        this.spinner = { ...outer, timer: setInterval(() => this.draw(), 80) };
+        // The same object, so the outer work's label changes still show.
+        outer.timer = setInterval(() => this.draw(), 80);
+        this.spinner = outer;
         this.draw();
       }
     }
@@ -183,17 +191,18 @@ export class Ui {
     this.io.stderr.write(CLEAR_LINE);
   }
 
-  private paused?: { label: string; frame: number };
+  private paused?: { label: string; frame: number; timer: ReturnType<typeof setInterval> };
 
   private pauseSpinner(): void {
     if (!this.spinner) return;
-    this.paused = { label: this.spinner.label, frame: this.spinner.frame };
+    this.paused = this.spinner;
     this.stopSpinner();
   }
 
   private resumeSpinner(): void {
     if (!this.paused) return;
-    this.spinner = { ...this.paused, timer: setInterval(() => this.draw(), 80) };
+    this.paused.timer = setInterval(() => this.draw(), 80);
+    this.spinner = this.paused;
     this.paused = undefined;
     this.draw();
   }

@@ -23,8 +23,10 @@ test("the options table lists the global options", () => {
   expect(documented).toEqual(globals);
 });
 
-// Every haumana-ops command line in the README's shell blocks (this section's and "Operating the stack").
-const codeBlocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join("\n");
+// Every haumana-ops command line in the README's shell blocks (this section's and "Operating the stack"),
+// and in the cutover runbook's (lines continued with a backslash joined).
+const runbook = fs.readFileSync(path.resolve(__dirname, "../docs/cutover.md"), "utf8");
+const codeBlocks = [...`${readme}\n${runbook}`.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1].replace(/\\\n\s*/g, "")).join("\n");
 const lines = [...codeBlocks.matchAll(/^(?:npx )?haumana-ops (.*?)(?:\s+#.*)?$/gm)].map((m) => m[1].trim().split(/\s+/).filter(Boolean));
 
 test("the section shows command lines", () => {

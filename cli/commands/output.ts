@@ -15,8 +15,13 @@ export function emit<R extends { exitCode: ExitCode }>(ctx: Context, json: boole
   ctx.setExitCode(result.exitCode);
 }
 
-/** Says where requests go when AWS_ENDPOINT_URL points the SDK elsewhere (an emulator). */
+/** Says where requests go when AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_<SERVICE>) points the SDK elsewhere (an emulator). */
 export function noteEndpoint(ctx: Context) {
-  const url = ctx.ui.io.env.AWS_ENDPOINT_URL;
+  const env = ctx.ui.io.env;
+  const url = env.AWS_ENDPOINT_URL;
   if (url) ctx.ui.info(ctx.ui.err.dim(`AWS_ENDPOINT_URL is set: sending AWS requests to ${url}`));
+  for (const [key, value] of Object.entries(env).sort()) {
+    const service = /^AWS_ENDPOINT_URL_([A-Z0-9_]+)$/.exec(key)?.[1];
+    if (service && value) ctx.ui.info(ctx.ui.err.dim(`${key} is set: sending ${service.replace(/_/g, " ")} requests to ${value}`));
+  }
 }

@@ -628,19 +628,39 @@ export async function syncPieces(
  * (`haumana-ops migrate` copies the old backend's pieces through this): each is
  * written at a version of this server's with its own dates as its edit times, unless
  * the server already holds the piece (or its tombstone); refused as a sync would
- * refuse it otherwise. Returns, per piece in order, the stored item ("stored"), the
- * item already there ("present"), or the refusal.
+ * refuse it otherwise. With `mergeHeld`, a piece the server already holds is merged
+ * with the given copy the way a full pull merges a device's copy at a version this
+ * server never issued (an old backend's): by each value's history and edit time
+ * (merge.ts), so a value the server once had never overwrites a newer one. Returns,
+ * per piece in order, "stored" (written, the server lacked it), "merged" (written
+ * over the piece the server held), "present" (nothing written), or the refusal.
  */
 export async function importPieces(
   store: Store,
   userId: string,
   pieces: PieceInput[],
-): Promise<({ status: "stored" | "present"; version?: number } | { status: "refused"; code: Refused["code"]; message: string })[]> {
-  const ops: Op[] = pieces.map((p) => ({ type: "edit", p: { ...p, locallyModified: false }, adoptOnly: true }));
-  const r = await applyOps({ store, userId, kind: "pieces", ops, idOf: opId, decide });
-  return r.results.map((o) => {
+  opts: { mergeHeld?: boolean } = {},
+): Promise<({ status: "stored" | "merged" | "present"; version?: number } | { status: "refused"; code: Refused["code"]; message: string })[]> {
+  const ops: Op[] = pieces.map((p) => ({
+    type: "edit",
+    p: { ...p, locallyModified: false },
+    ...(opts.mergeHeld ? { unchanged: true } : { adoptOnly: true }),
+  }));
+  const r = await applyOps({
+    store,
+    userId,
+    kind: "pieces",
+    ops,
+    idOf: opId,
+    decide: (op: Op, s: Stored | undefined, nowMs: number, state: SyncState) => {
+      const d = decide(op, s, nowMs, state);
+      // A result is kept only once its write is committed (applyOps), so `written` is what the table holds.
+      return { write: d.write, result: { outcome: d.result, held: !!s && !s.deleted, written: d.write?.item } };
+    },
+  });
+  return r.results.map(({ outcome: o, held, written }) => {
     if (o.refused) return { status: "refused", ...o.refused };
-    if (o.accepted) return { status: "stored", version: Number(o.accepted.version) };
+    if (written) return { status: held ? "merged" : "stored", version: Number(written.version) };
     return { status: "present" };
   });
 }

@@ -10,19 +10,24 @@ import { Store, StoreDeps } from "./store";
 import { parsePiecesRequest, parseSessionsRequest } from "./validation";
 
 /**
- * The DynamoDB client of the sync code. The store does every retry itself (it knows
- * which errors are transient and when the request's time is up), so the SDK makes one
- * attempt, and an attempt that stalls is abandoned after DYNAMODB_REQUEST_TIMEOUT_MS.
+ * The DynamoDB client settings of the sync code. The store does every retry itself
+ * (it knows which errors are transient and when the request's time is up), so the
+ * SDK makes one attempt, and an attempt that stalls is abandoned after
+ * DYNAMODB_REQUEST_TIMEOUT_MS.
  */
+export const SYNC_DYNAMODB_CONFIG = {
+  maxAttempts: 1,
+  requestHandler: { requestTimeout: DYNAMODB_REQUEST_TIMEOUT_MS, connectionTimeout: DYNAMODB_REQUEST_TIMEOUT_MS / 2 },
+} satisfies DynamoDBClientConfig;
+
+/** The document client a Store works through, over `client`. */
+export function storeDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/** The DynamoDB client of the sync code (SYNC_DYNAMODB_CONFIG, then `config`). */
 export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      maxAttempts: 1,
-      requestHandler: { requestTimeout: DYNAMODB_REQUEST_TIMEOUT_MS, connectionTimeout: DYNAMODB_REQUEST_TIMEOUT_MS / 2 },
-      ...config,
-    }),
-    { marshallOptions: { removeUndefinedValues: true } },
-  );
+  return storeDocumentClient(new DynamoDBClient({ ...SYNC_DYNAMODB_CONFIG, ...config }));
 }
 
 export function piecesRoute(store: Store, opts: SyncOptions = {}) {

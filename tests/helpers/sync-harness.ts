@@ -17,8 +17,17 @@ export interface Harness {
   done(): Promise<void>;
 }
 
-export async function createHarness(label: string, opts: { doc?: (doc: DynamoDBDocumentClient, client: DynamoDBClient) => DynamoDBDocumentClient; store?: Partial<StoreDeps>; responseBudgetBytes?: number } = {}): Promise<Harness> {
-  const tables = await createTestTables(label);
+export async function createHarness(
+  label: string,
+  opts: {
+    doc?: (doc: DynamoDBDocumentClient, client: DynamoDBClient) => DynamoDBDocumentClient;
+    store?: Partial<StoreDeps>;
+    responseBudgetBytes?: number;
+    /** Tables that exist already (left in place by done()); default: a fresh pair. */
+    tables?: Omit<TestTables, "drop">;
+  } = {},
+): Promise<Harness> {
+  const tables: TestTables = opts.tables ? { ...opts.tables, drop: async () => undefined } : await createTestTables(label);
   const doc = opts.doc ? opts.doc(tables.doc, tables.client) : tables.doc;
   const store = new Store({ doc, piecesTable: tables.piecesTable, sessionsTable: tables.sessionsTable, ...opts.store });
   const routeOpts = { responseBudgetBytes: opts.responseBudgetBytes };
