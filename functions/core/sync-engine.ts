@@ -40,7 +40,8 @@ export interface Decision<R> {
   result: R;
 }
 
-const MAX_REPLANS = 8;
+/** Plans of one push at most; the request's deadline usually ends a losing streak first. */
+const MAX_REPLANS = 40;
 /** Keys, change key, sequence and change time that commit() adds to every item. */
 const COMMIT_OVERHEAD_BYTES = 200;
 
@@ -83,16 +84,15 @@ export async function applyOps<O, R>(o: {
   let pending = o.ops.map((_, i) => i);
   let written = 0;
   for (let attempt = 0; pending.length > 0; attempt++) {
-    if (attempt >= MAX_REPLANS || store.pastDeadline()) {
+    // A writer that lost the race waits (exponential, jittered) before it reads again,
+    // so a device that keeps syncing cannot starve another one of the same user.
+    if (attempt >= MAX_REPLANS || store.pastDeadline() || (attempt > 0 && !(await store.backoff(attempt - 1)))) {
       throw new StoreUnavailableError(
         "contention",
         "Another device of yours was saving at the same moment. Your changes were not accepted yet; please sync again.",
       );
     }
-    if (attempt > 0) {
-      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 20 * attempt)));
-      state = await store.getSyncState(userId);
-    }
+    if (attempt > 0) state = await store.getSyncState(userId);
     const stored = await store.getMany(o.kind, userId, pending.map((i) => o.idOf(o.ops[i])));
     const nowMs = store.now();
     const toWrite: { i: number; write: PlannedWrite; result: R }[] = [];
