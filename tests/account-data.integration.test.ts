@@ -14,7 +14,6 @@ import {
   ListUsersCommand,
 } from "@aws-sdk/client-cognito-identity-provider";
 import { CreateBucketCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { randomUUID } from "node:crypto";
 import { consentStatusRoute, deleteUserRoute, exportRoute, ProxyHandler } from "../functions/core/account-routes";
 import { s3ExportLinks } from "../functions/core/export-link";
@@ -23,6 +22,7 @@ import { Device, DeviceClock } from "./helpers/device";
 import { FaultyClient, withFaults } from "./helpers/faults";
 import { MotoServer, startMoto } from "./helpers/moto";
 import { createHarness, Harness } from "./helpers/sync-harness";
+import { canonicalItems, scanTable } from "./helpers/dynamo";
 
 jest.setTimeout(120_000);
 
@@ -94,17 +94,10 @@ const deleteAs = (pathUser: string, caller = pathUser) => routes.delete(event("D
 
 async function scan(): Promise<Record<string, any>[]> {
   const out: Record<string, any>[] = [];
-  for (const TableName of [h.tables.piecesTable, h.tables.sessionsTable]) {
-    let start: Record<string, any> | undefined;
-    do {
-      const r = await h.tables.doc.send(new ScanCommand({ TableName, ConsistentRead: true, ExclusiveStartKey: start }));
-      out.push(...(r.Items ?? []).map((i) => ({ table: TableName, ...i })));
-      start = r.LastEvaluatedKey;
-    } while (start);
-  }
+  for (const table of [h.tables.piecesTable, h.tables.sessionsTable]) out.push(...(await scanTable(h.tables.doc, table)).map((i) => ({ table, ...i })));
   return out;
 }
-const canonical = (items: Record<string, any>[]) => items.map((i) => JSON.stringify(i, Object.keys(i).sort())).sort();
+const canonical = canonicalItems;
 const exportObjects = async () => (await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }))).KeyCount ?? 0;
 
 /** A user with edited pieces, one deleted (a tombstone), sessions (one ended later), and a second device. */

@@ -2,12 +2,12 @@
 // DynamoDB Local: nothing of the user is left, other users are untouched, a failure
 // half-way is completed by a retry, and a device still signed in afterwards never
 // uploads the deleted repertoire again while the same account can start over.
-import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { deleteAccountData } from "../functions/core/account";
 import { Store } from "../functions/core/store";
 import { Device, DeviceClock } from "./helpers/device";
 import { FaultyClient, withFaults } from "./helpers/faults";
 import { createHarness, Harness } from "./helpers/sync-harness";
+import { canonicalItems, scanTable } from "./helpers/dynamo";
 
 jest.setTimeout(120_000);
 
@@ -21,17 +21,10 @@ afterEach(() => faults.clear());
 
 async function scan(): Promise<Record<string, any>[]> {
   const out: Record<string, any>[] = [];
-  for (const TableName of [h.tables.piecesTable, h.tables.sessionsTable]) {
-    let start: Record<string, any> | undefined;
-    do {
-      const r = await h.tables.doc.send(new ScanCommand({ TableName, ConsistentRead: true, ExclusiveStartKey: start }));
-      out.push(...(r.Items ?? []).map((i) => ({ table: TableName, ...i })));
-      start = r.LastEvaluatedKey;
-    } while (start);
-  }
+  for (const table of [h.tables.piecesTable, h.tables.sessionsTable]) out.push(...(await scanTable(h.tables.doc, table)).map((i) => ({ table, ...i })));
   return out;
 }
-const canonical = (items: Record<string, any>[]) => items.map((i) => JSON.stringify(i, Object.keys(i).sort())).sort();
+const canonical = canonicalItems;
 
 async function userWithData(user: string, pieces = 30) {
   // Devices' clocks near the server's: what was created after the deletion is told by its time.

@@ -10,7 +10,7 @@
 // and new devices sync through the real routes and converge with nothing lost.
 import { AdminCreateUserCommand, AdminGetUserCommand, CognitoIdentityProviderClient, CreateUserPoolCommand } from "@aws-sdk/client-cognito-identity-provider";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -27,6 +27,7 @@ import { holdAfterTransactions } from "./helpers/hold-proxy";
 import { MotoServer, startMoto } from "./helpers/moto";
 import { createOldTables, GenUser, generateOldBackend, MS_DATES_SINCE, OldDataset, OldItem, OldTables, putAll, uuidFrom, rng } from "./helpers/old-backend";
 import { createHarness, Harness } from "./helpers/sync-harness";
+import { scanTable } from "./helpers/dynamo";
 
 jest.setTimeout(600_000);
 
@@ -84,16 +85,7 @@ function start(args: string[], dynamodb?: string): { child: ChildProcess; done: 
 
 const migrateArgs = () => ["migrate", "--stack", "dev", "--from-pieces", old.pieces, "--from-sessions", old.sessions, "--user-pool", pool];
 
-async function scan(table: string): Promise<Record<string, any>[]> {
-  const out: Record<string, any>[] = [];
-  let startKey: Record<string, any> | undefined;
-  do {
-    const r = await doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey, ConsistentRead: true }));
-    out.push(...(r.Items ?? []));
-    startKey = r.LastEvaluatedKey;
-  } while (startKey);
-  return out;
-}
+const scan = (table: string) => scanTable(doc, table);
 const targetPieces = async () => (await scan(names.piecesTable)).filter((i) => i.pieceId !== SYNC_STATE_KEY);
 const targetSessions = () => scan(names.sessionsTable);
 const byKey = (items: Record<string, any>[], range: string) => JSON.stringify([...items].sort((a, b) => `${a.userId}/${a[range]}`.localeCompare(`${b.userId}/${b[range]}`)));

@@ -6,7 +6,7 @@
 // devices, is in cli-migrate-binary.integration.test.ts.
 import { AdminCreateUserCommand, AdminGetUserCommand, CognitoIdentityProviderClient, CreateUserPoolCommand } from "@aws-sdk/client-cognito-identity-provider";
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, DynamoDBDocumentClient, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { STSClient } from "@aws-sdk/client-sts";
 import { randomBytes } from "node:crypto";
 import { migrate, MigrateResult } from "../cli/actions/migrate";
@@ -15,7 +15,7 @@ import { EXIT } from "../cli/exit-codes";
 import { resourceNames } from "../lib/names";
 import type { StackSettings } from "../lib/stack-config";
 import { createTableInput, PIECES_TABLE, SESSIONS_TABLE, SYNC_STATE_KEY } from "../lib/tables";
-import { createTestTables, localClient } from "./helpers/dynamo";
+import { createTestTables, localClient, scanTable } from "./helpers/dynamo";
 import { MotoServer, startMoto } from "./helpers/moto";
 import { createOldTables, generateOldBackend, googleSub, oldPiece, oldSession, OldTables, putAll, rng } from "./helpers/old-backend";
 
@@ -78,16 +78,7 @@ async function stage(label: string, items: { pieces: Record<string, any>[]; sess
   };
 }
 
-async function scan(table: string): Promise<Record<string, any>[]> {
-  const out: Record<string, any>[] = [];
-  let start: Record<string, any> | undefined;
-  do {
-    const r = await doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
-    out.push(...(r.Items ?? []));
-    start = r.LastEvaluatedKey;
-  } while (start);
-  return out;
-}
+const scan = (table: string) => scanTable(doc, table);
 const piecesIn = async (s: Stage) => (await scan(s.names.piecesTable)).filter((i) => i.pieceId !== SYNC_STATE_KEY);
 
 async function googleUserIn(pool: string, username: string): Promise<string> {

@@ -7,7 +7,6 @@
 // missing fields, ids that are not UUIDs, duplicates, invalid Unicode, too large for
 // an item) syncs, and that entry alone is refused. Another user's ids never reach the
 // owner's data.
-import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { createHash, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -16,7 +15,7 @@ import { MAX_ISSUED_VERSION, MAX_PIECE_ITEM_BYTES, MAX_PIECES_PER_REQUEST, MAX_S
 import { issueDevToken } from "../local/dev-auth";
 import { LocalServer, startLocalServer } from "../local/server";
 import { Device, DeviceClock } from "./helpers/device";
-import { localEndpoint } from "./helpers/dynamo";
+import { canonicalItems, localEndpoint, scanTable } from "./helpers/dynamo";
 import { createHarness, Harness } from "./helpers/sync-harness";
 
 jest.setTimeout(120_000);
@@ -28,14 +27,7 @@ afterAll(async () => h.done());
 /** Every item of both tables, in key order: the "was anything written" witness. */
 async function snapshot(tables: { piecesTable: string; sessionsTable: string }) {
   const out: string[] = [];
-  for (const TableName of [tables.piecesTable, tables.sessionsTable]) {
-    let start: Record<string, any> | undefined;
-    do {
-      const r = await h.tables.doc.send(new ScanCommand({ TableName, ConsistentRead: true, ExclusiveStartKey: start }));
-      for (const it of r.Items ?? []) out.push(`${TableName} ${JSON.stringify(it, Object.keys(it).sort())}`);
-      start = r.LastEvaluatedKey;
-    } while (start);
-  }
+  for (const table of [tables.piecesTable, tables.sessionsTable]) out.push(...canonicalItems(await scanTable(h.tables.doc, table)).map((i) => `${table} ${i}`));
   return out.sort();
 }
 

@@ -6,13 +6,13 @@
 // a version a device holding the old one would not take, a session's start, piece
 // or end. A value changed on the new backend since (its edit time is later than
 // the old item's) and dates a device's copy brought are notes, not differences.
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { userItems } from "../../functions/core/export";
 import { CONTENT_FIELDS, pickContent, sameField } from "../../functions/core/merge";
 import { toWire } from "../../functions/core/pieces";
 import { toWireSession } from "../../functions/core/sessions";
 import type { Store, TableKind } from "../../functions/core/store";
 import type { PieceInput, SessionInput } from "../../functions/core/validation";
-import { PIECES_TABLE, SESSIONS_TABLE, SYNC_STATE_KEY } from "../../lib/tables";
+import { PIECES_TABLE, SESSIONS_TABLE } from "../../lib/tables";
 import type { UserData } from "./migrate-source";
 
 export interface Finding {
@@ -38,25 +38,9 @@ type Item = Record<string, any>;
 
 /** Every item of a user in one of the stack's tables, by id (the sync state left out), strongly consistent. */
 export async function readUserItems(store: Store, kind: TableKind, userId: string): Promise<Map<string, Item>> {
-  const schema = kind === "pieces" ? PIECES_TABLE : SESSIONS_TABLE;
+  const rangeKey = (kind === "pieces" ? PIECES_TABLE : SESSIONS_TABLE).rangeKey;
   const out = new Map<string, Item>();
-  let start: Record<string, any> | undefined;
-  do {
-    const r = await store.withRetry("read", () =>
-      store.doc.send(
-        new QueryCommand({
-          TableName: store.tableName(kind),
-          KeyConditionExpression: "#h = :h",
-          ExpressionAttributeNames: { "#h": schema.hashKey },
-          ExpressionAttributeValues: { ":h": userId },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      ),
-    );
-    for (const it of r.Items ?? []) if (it[schema.rangeKey] !== SYNC_STATE_KEY) out.set(String(it[schema.rangeKey]), it);
-    start = r.LastEvaluatedKey;
-  } while (start);
+  for await (const page of userItems(store, kind, userId)) for (const it of page) out.set(String(it[rangeKey]), it);
   return out;
 }
 

@@ -12,9 +12,10 @@
 //    holding only the time (Store's deletionRecordKey), stays: a device still signed in
 //    keeps its copy but never uploads it again, and the same Google account starts
 //    over with what it creates after the deletion.
-import { BatchWriteCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { PIECES_TABLE, SESSIONS_TABLE, SYNC_STATE_KEY } from "../../lib/tables";
 import { StoreUnavailableError } from "./errors";
+import { userItems } from "./export";
 import { deletionRecordKey, isConditionFailure, Store, TableKind } from "./store";
 
 export interface DeletedCounts {
@@ -27,7 +28,8 @@ export async function deleteAccountData(store: Store, userId: string): Promise<D
   const deletedAt = await markAccountDeleted(store, userId);
   const counts: Record<TableKind, number> = { pieces: 0, sessions: 0 };
   for (const kind of ["pieces", "sessions"] as const) {
-    for await (const keys of userItemKeys(store, kind, userId)) {
+    const schema = kind === "pieces" ? PIECES_TABLE : SESSIONS_TABLE;
+    for await (const keys of userItems(store, kind, userId, [schema.hashKey, schema.rangeKey])) {
       await deleteKeys(store, kind, keys);
       counts[kind] += keys.length;
     }
@@ -70,30 +72,6 @@ export async function markAccountDeleted(store: Store, userId: string): Promise<
     if (!isConditionFailure(e)) throw e;
   }
   return deletedAt;
-}
-
-/** The keys of every item of a user in one table but the sync state, a page at a time. */
-export async function* userItemKeys(store: Store, kind: TableKind, userId: string): AsyncGenerator<Record<string, any>[]> {
-  const schema = kind === "pieces" ? PIECES_TABLE : SESSIONS_TABLE;
-  let start: Record<string, any> | undefined;
-  do {
-    const r = await store.withRetry("read", () =>
-      store.doc.send(
-        new QueryCommand({
-          TableName: store.tableName(kind),
-          KeyConditionExpression: "#h = :h",
-          ExpressionAttributeNames: { "#h": schema.hashKey, "#r": schema.rangeKey },
-          ExpressionAttributeValues: { ":h": userId },
-          ProjectionExpression: "#h, #r",
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      ),
-    );
-    const keys = (r.Items ?? []).filter((k) => k[schema.rangeKey] !== SYNC_STATE_KEY);
-    if (keys.length) yield keys;
-    start = r.LastEvaluatedKey;
-  } while (start);
 }
 
 /** Deletes items by key, 25 a batch, sending unprocessed ones again. */

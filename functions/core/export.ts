@@ -24,6 +24,8 @@ export interface ExportSource {
   tableName(kind: TableKind): string;
   /** Milliseconds since the epoch. */
   now(): number;
+  /** Retries of what DynamoDB says is transient (a Store's); without it, the SDK's own retries only. */
+  withRetry?<T>(what: "read", op: () => Promise<T>): Promise<T>;
 }
 
 export interface ExportDocument {
@@ -47,7 +49,8 @@ export interface BuiltExport {
  * Every item of the user in one table, a page (at most 1 MB) at a time, strongly
  * consistent: an export made right after a sync holds what that sync wrote. The
  * consistent read costs twice the units of an eventual one, well under a cent at
- * 10,000 pieces. `withSyncState`: keep the user's sync-state item too.
+ * 10,000 pieces. `withSyncState`: keep the user's sync-state item too. Account
+ * deletion and migrate's verification read the partition through this too.
  */
 export async function* userItems(
   src: ExportSource,
@@ -61,17 +64,19 @@ export async function* userItems(
   projection?.forEach((a, i) => (names[`#p${i}`] = a));
   let start: Record<string, any> | undefined;
   do {
-    const r = await src.doc.send(
-      new QueryCommand({
-        TableName: src.tableName(kind),
-        KeyConditionExpression: "#h = :h",
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ":h": userId },
-        ...(projection ? { ProjectionExpression: projection.map((_, i) => `#p${i}`).join(", ") } : {}),
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
+    const query = () =>
+      src.doc.send(
+        new QueryCommand({
+          TableName: src.tableName(kind),
+          KeyConditionExpression: "#h = :h",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ":h": userId },
+          ...(projection ? { ProjectionExpression: projection.map((_, i) => `#p${i}`).join(", ") } : {}),
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+    const r = src.withRetry ? await src.withRetry("read", query) : await query();
     const items = (r.Items ?? []).filter((i) => withSyncState || i[schema.rangeKey] !== SYNC_STATE_KEY);
     if (items.length) yield items;
     start = r.LastEvaluatedKey;

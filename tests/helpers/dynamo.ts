@@ -1,6 +1,6 @@
 // DynamoDB Local clients and per-suite tables for tests.
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { randomBytes } from "node:crypto";
 import { createTableInput, PIECES_TABLE, SESSIONS_TABLE } from "../../lib/tables";
 
@@ -48,3 +48,18 @@ export async function createTestTables(label = "t"): Promise<TestTables> {
     },
   };
 }
+
+/** Every item of a table, paged to its end, strongly consistent. */
+export async function scanTable(doc: DynamoDBDocumentClient, table: string): Promise<Record<string, any>[]> {
+  const out: Record<string, any>[] = [];
+  let start: Record<string, any> | undefined;
+  do {
+    const r = await doc.send(new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: start }));
+    out.push(...(r.Items ?? []));
+    start = r.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+/** Items as key-sorted JSON, sorted: equal lists mean byte-for-byte equal items. */
+export const canonicalItems = (items: Record<string, any>[]) => items.map((i) => JSON.stringify(i, Object.keys(i).sort())).sort();
