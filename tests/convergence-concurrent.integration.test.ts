@@ -6,7 +6,7 @@
 // CONVERGENCE_CONCURRENT_RUNS overrides the number of cases.
 import { defineConvergenceSuite } from "./helpers/convergence";
 
-const RUNS = Number(process.env.CONVERGENCE_CONCURRENT_RUNS ?? 500);
+const RUNS = Number(process.env.CONVERGENCE_CONCURRENT_RUNS ?? 300);
 jest.setTimeout(15 * 60 * 1000);
 
 defineConvergenceSuite({

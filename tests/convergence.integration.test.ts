@@ -11,7 +11,7 @@
 // all devices at the same moment). CONVERGENCE_RUNS overrides the number of cases.
 import { defineConvergenceSuite } from "./helpers/convergence";
 
-const RUNS = Number(process.env.CONVERGENCE_RUNS ?? 700);
+const RUNS = Number(process.env.CONVERGENCE_RUNS ?? 400);
 jest.setTimeout(15 * 60 * 1000);
 
 defineConvergenceSuite({
