@@ -85,14 +85,20 @@ test("a write that commits after a pull, though it started before, is not skippe
     writer.createPiece({ title: "first" });
     await writer.syncPieces();
     await watcher.syncPieces();
-    // The writer's transaction is delayed on its way to DynamoDB: its change time
-    // is taken before the watcher pulls, the commit lands after.
-    faults!.add({ command: "TransactWriteCommand", kind: "delay", times: 1, delayMs: 2500 });
+    // The writer's transaction is held on its way to DynamoDB: its change time is
+    // taken before the watcher pulls, the commit lands after (no clock decides it).
+    let release!: () => void;
+    let held!: () => void;
+    const isHeld = new Promise<void>((r) => (held = r));
+    faults!.add({ command: "TransactWriteCommand", kind: "hold", times: 1, until: new Promise<void>((r) => (release = r)), held });
     const late = writer.createPiece({ title: "committed late" });
     const pushing = writer.syncPieces();
-    await new Promise((r) => setTimeout(r, 1500));
+    await isHeld;
+    // The watcher's pull runs while the write is still on its way, a second later (its own change time then lies after the writer's).
+    await new Promise((r) => setTimeout(r, 1100));
     expect((await watcher.syncPieces()).status).toBe(200);
     expect(watcher.pieces.has(late.pieceId)).toBe(false);
+    release();
     expect((await pushing).status).toBe(200);
     await watcher.syncPieces();
     expect(watcher.pieces.get(late.pieceId)?.title).toBe("committed late");
@@ -140,15 +146,18 @@ test("a push that keeps losing the race to another device waits longer each time
 
     const q = d.createPiece({ title: "never wins" });
     losses = Number.MAX_SAFE_INTEGER;
-    const before = offset;
+    // The store's clock: real time (slow on a busy machine) plus the waits.
+    const clock = () => Date.now() + offset;
+    const before = clock();
     const lost = await d.syncPieces();
+    const spent = clock() - before;
     expect(lost.status).toBe(503);
     expect(lost.body.error.code).toBe("contention");
     expect(d.pieces.get(q.pieceId)?.locallyModified).toBe(true);
     // It gave up at the request's retry budget, not before.
     const { SYNC_RETRY_BUDGET_MS } = await import("../lib/limits");
-    expect(offset - before).toBeGreaterThan(SYNC_RETRY_BUDGET_MS - 2000);
-    expect(offset - before).toBeLessThanOrEqual(SYNC_RETRY_BUDGET_MS + 10);
+    expect(spent).toBeGreaterThan(SYNC_RETRY_BUDGET_MS - 2000);
+    expect(spent).toBeLessThan(SYNC_RETRY_BUDGET_MS + 5000);
 
     losses = 0;
     expect((await d.syncPieces()).status).toBe(200);

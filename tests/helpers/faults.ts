@@ -7,7 +7,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
-export type FaultKind = "throttle" | "unprocessed" | "txn-throttle" | "fail" | "crash-after" | "delay";
+export type FaultKind = "throttle" | "unprocessed" | "txn-throttle" | "fail" | "crash-after" | "delay" | "hold";
 
 export interface FaultRule {
   /** Command class name, e.g. "TransactWriteCommand", "BatchGetCommand"; "*" for any. */
@@ -17,6 +17,10 @@ export interface FaultRule {
   times: number;
   /** For "delay": how long the call waits before it is sent. */
   delayMs?: number;
+  /** For "hold": the call is sent once this settles (no clock involved), */
+  until?: Promise<unknown>;
+  /** and this is called when it starts waiting. */
+  held?: () => void;
 }
 
 export interface FaultyClient {
@@ -40,28 +44,32 @@ export function withFaults(real: DynamoDBDocumentClient): FaultyClient {
     doc: undefined as any,
     add: (r) => rules.push({ ...r }),
     clear: () => (rules.length = 0),
-    injected: { throttle: 0, unprocessed: 0, "txn-throttle": 0, fail: 0, "crash-after": 0, delay: 0 },
+    injected: { throttle: 0, unprocessed: 0, "txn-throttle": 0, fail: 0, "crash-after": 0, delay: 0, hold: 0 },
     calls: 0,
   };
-  let delayMs = 0;
-  const pick = (name: string): FaultKind | undefined => {
-    const r = rules.find((x) => (x.command === name || x.command === "*") && x.times > 0);
-    if (r) {
-      r.times--;
-      delayMs = r.delayMs ?? 0;
-      return r.kind;
+  const pick = (name: string): { kind: FaultKind; rule?: FaultRule } | undefined => {
+    const rule = rules.find((x) => (x.command === name || x.command === "*") && x.times > 0);
+    if (rule) {
+      rule.times--;
+      return { kind: rule.kind, rule };
     }
-    return f.decide?.(name);
+    const kind = f.decide?.(name);
+    return kind && { kind };
   };
   const send = async (command: any, ...rest: any[]) => {
     f.calls++;
     const name = command.constructor?.name ?? "unknown";
-    const kind = pick(name);
-    if (!kind) return (real.send as any)(command, ...rest);
+    const picked = pick(name);
+    if (!picked) return (real.send as any)(command, ...rest);
+    const { kind, rule } = picked;
     f.injected[kind]++;
     switch (kind) {
       case "delay":
-        await new Promise((r) => setTimeout(r, delayMs));
+        await new Promise((r) => setTimeout(r, rule?.delayMs ?? 0));
+        return (real.send as any)(command, ...rest);
+      case "hold":
+        rule?.held?.();
+        await rule?.until;
         return (real.send as any)(command, ...rest);
       case "throttle":
         throw new ProvisionedThroughputExceededException({ message: "injected throttle", $metadata: { httpStatusCode: 400 } });
