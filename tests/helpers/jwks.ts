@@ -146,3 +146,15 @@ export function secretFragments(token: string): string[] {
   for (let i = 0; i + 20 <= sig.length; i += 1) out.push(sig.slice(i, i + 20));
   return out;
 }
+
+/**
+ * What of `token` (a bearer scheme before it is stripped) appears in `lines`: the
+ * whole token, a 20-character run of its signature, or a part of it of 20 characters
+ * or more. One plain search, so a test asserts on the list once rather than once per
+ * line and fragment.
+ */
+export function leakedFragments(lines: string[], token: string): string[] {
+  const bare = token.replace(/^\S+\s+/, "");
+  const fragments = [...secretFragments(bare), ...bare.split(".").filter((p) => p.length >= 20)];
+  return fragments.filter((f) => lines.some((l) => l.includes(f)));
+}
